@@ -1,0 +1,82 @@
+# One Makefile for the whole project. `make run` and `make test` are the two commands a
+# newcomer needs; every other target is a step of those two.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BASE ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+# The seed's variables and defaults (README: "Environment variables").
+SELECTED_MODEL ?= tiny-llama-1b-chat
+EMBEDDING_MODEL ?= all-mpnet-base-v2
+CONFIG ?= servable_stream/config.json
+PORT ?= 9000
+REST_PORT ?= 8000
+LOG_LEVEL ?= INFO
+WEB_URL ?= localhost:9001
+OVMS_URL ?= localhost:$(PORT)
+PYTEST_ARGS ?=
+
+# Passed to the host (and to model.py inside it) as environment variables.
+export SELECTED_MODEL EMBEDDING_MODEL
+export GRADIO_ANALYTICS_ENABLED := False
+
+INSTALL_STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt
+
+.PHONY: help install models serve client run test bench clean
+
+help:
+	@echo "make run    install, prepare models, start the server (gRPC :$(PORT), REST :$(REST_PORT)) and the chat page ($(WEB_URL))"
+	@echo "make test   install and run every test"
+	@echo "Offline:    make run SELECTED_MODEL=tiny-random EMBEDDING_MODEL=all-MiniLM-L6-v2"
+	@echo "Steps:      make install | make models | make serve | make client | make bench | make python_image"
+
+install: $(INSTALL_STAMP)
+
+$(INSTALL_STAMP): $(REQUIREMENTS)
+	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt -r client_requirements.txt -r requirements-test.txt
+	@# optimum-intel declares torchvision, whose PyPI build breaks the CPU torch we pin
+	@# ("operator torchvision::nms does not exist"); nothing here uses it.
+	$(PIP) uninstall --quiet -y torchvision 2>/dev/null || true
+	$(PY) -c "import transformers, optimum.intel, sentence_transformers" 2>/dev/null \
+	  || { echo "install check failed: transformers/optimum-intel/sentence-transformers do not import"; exit 1; }
+	@# Browser tests drive Debian's Chromium (never a browser download).
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium is missing; browser tests will be skipped (sudo apt-get install chromium)"; fi; }
+	@touch $@
+
+models: install
+	@test -d servable_stream/$(SELECTED_MODEL) || $(PY) download_model.py --model $(SELECTED_MODEL)
+	@test -d servable_stream/$(EMBEDDING_MODEL) || $(PY) download_embedding_model.py --model $(EMBEDDING_MODEL)
+
+serve: install
+	$(PY) -m ovms_host --config_path $(CONFIG) --port $(PORT) --rest_port $(REST_PORT) --log_level $(LOG_LEVEL)
+
+client: install
+	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL)
+
+# Server in the background, chat page in the foreground; Ctrl-C stops both.
+run: models
+	@$(PY) -m ovms_host --config_path $(CONFIG) --port $(PORT) --rest_port $(REST_PORT) --log_level $(LOG_LEVEL) & \
+	host=$$!; trap 'kill $$host 2>/dev/null; wait $$host 2>/dev/null' EXIT INT TERM; \
+	echo "waiting for the model (REST :$(REST_PORT)) ..."; \
+	until curl -fs -o /dev/null localhost:$(REST_PORT)/v2/models/python_model/ready; do \
+	  kill -0 $$host 2>/dev/null || { echo "the server stopped; see its log above"; exit 1; }; sleep 1; done; \
+	echo "model ready; chat page on http://$(WEB_URL)"; \
+	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf .cache tests/artifacts .pytest_cache
+
+-include mk/python_image.mk
