@@ -1,0 +1,117 @@
+"""Terminal client: ask the chatbot, print the answer as it streams, then its sources.
+
+    python3 client/cli.py --ovms_url localhost:9000 "What is OpenVINO?"
+    python3 client/cli.py --ovms_url localhost:9000 --history      # interactive session
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+if __package__ in (None, ""):  # run as a script: make `client` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from client.stream import (
+    DEFAULT_IDLE_TIMEOUT,
+    ClientError,
+    Done,
+    EndInfo,
+    ServerUnreachableError,
+    StreamClient,
+)
+
+EXIT_CLIENT_ERROR = 2
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Ask the RAG chatbot served by OVMS over gRPC streaming.")
+    parser.add_argument("question", nargs="?", help="question to ask (with --history: the first one)")
+    parser.add_argument("--ovms_url", default="localhost:9000", help="OVMS gRPC address host:port (default: %(default)s)")
+    parser.add_argument("--history", action="store_true",
+                        help="keep a session: read further questions from stdin, sending the conversation each turn")
+    parser.add_argument("--max_new_tokens", type=int, default=None, help="limit the answer length")
+    parser.add_argument("--temperature", type=float, default=None, help="sampling temperature")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_IDLE_TIMEOUT,
+                        help="seconds without any response before giving up (default: %(default)s)")
+    args = parser.parse_args(argv)
+    if not args.question and not args.history:
+        parser.error("give a question, or --history for an interactive session")
+    return args
+
+
+def format_sources(end_info: EndInfo) -> str:
+    lines = []
+    for number, source in enumerate(end_info.sources, start=1):
+        title = f" - {source.title}" if source.title else ""
+        page = f" (page {source.page})" if source.page is not None else ""
+        score = f" [score {source.score:.3f}]" if source.score is not None else ""
+        lines.append(f"  {number}. {source.source}{page}{title}{score}")
+    return "Sources:\n" + "\n".join(lines) if lines else "Sources: none"
+
+
+def ask_and_print(client: StreamClient, question: str, history: list[dict], args, out: TextIO) -> str:
+    """Stream one answer to `out`; returns the answer text."""
+    answer = client.ask(question, history, args.max_new_tokens, args.temperature)
+    try:
+        for event in answer:
+            if isinstance(event, Done):
+                out.write("\n")
+                if event.end_info.finish_reason == "length":
+                    out.write("(answer cut at the token limit)\n")
+                out.write(format_sources(event.end_info) + "\n")
+            else:
+                out.write(event)
+            out.flush()
+    except KeyboardInterrupt:
+        answer.cancel()
+        out.write("\n(stopped)\n")
+    return answer.text
+
+
+def run_session(client: StreamClient, args, out: TextIO) -> None:
+    history: list[dict] = []
+    question = args.question
+    while True:
+        if not question:
+            out.write("> ")
+            out.flush()
+            line = sys.stdin.readline()
+            if not line:
+                return
+            question = line.strip()
+            if not question:
+                continue
+        try:
+            text = ask_and_print(client, question, history, args, out)
+        except ServerUnreachableError:
+            raise
+        except ClientError as exc:  # one failed turn does not end the session
+            print(f"\nerror: {exc}", file=sys.stderr)
+            question = None
+            continue
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": text}]
+        question = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with StreamClient(args.ovms_url, idle_timeout=args.timeout) as client:
+        try:
+            if args.history:
+                run_session(client, args, sys.stdout)
+            else:
+                ask_and_print(client, args.question, [], args, sys.stdout)
+        except ClientError as exc:
+            sys.stdout.flush()
+            print(f"\nerror: {exc}", file=sys.stderr)
+            return EXIT_CLIENT_ERROR
+        except KeyboardInterrupt:
+            return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The wire contract of model `python_model`, client side: encode a request,
+decode `completion` chunks and the final `end_signal`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from client.errors import ProtocolError
+
+MODEL_NAME = "python_model"
+INPUT_NAME = "pre_prompt"
+CHUNK_OUTPUT = "completion"
+END_OUTPUT = "end_signal"
+ROLES = ("user", "assistant")
+
+
+@dataclass(frozen=True)
+class Source:
+    source: str
+    title: str = ""
+    score: float | None = None
+    excerpt: str = ""
+    page: int | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return self.source.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class EndInfo:
+    """What `end_signal` carries: the sources, token usage and why generation ended."""
+
+    sources: list[Source] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    finish_reason: str = "stop"
+
+
+def encode_request(
+    question: str,
+    history: Iterable[Mapping[str, str]] = (),
+    max_new_tokens: int | None = None,
+    temperature: float | None = None,
+) -> bytes:
+    """The `pre_prompt` payload: UTF-8 JSON with the question and prior turns."""
+    turns = []
+    for turn in history:
+        role, content = turn.get("role"), turn.get("content")
+        if role not in ROLES or not isinstance(content, str):
+            raise ValueError(f"history turns need role in {ROLES} and str content, got {turn!r}")
+        turns.append({"role": role, "content": content})
+    payload: dict[str, Any] = {"question": question, "history": turns}
+    if max_new_tokens is not None:
+        payload["max_new_tokens"] = int(max_new_tokens)
+    if temperature is not None:
+        payload["temperature"] = float(temperature)
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def decode_end_info(raw: bytes) -> EndInfo:
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"end_signal is not UTF-8 JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError(f"end_signal must be a JSON object, got {type(data).__name__}")
+    sources = [_source(item) for item in data.get("sources") or [] if isinstance(item, dict)]
+    usage = {k: int(v) for k, v in (data.get("usage") or {}).items() if isinstance(v, (int, float))}
+    return EndInfo(sources=sources, usage=usage, finish_reason=str(data.get("finish_reason") or "stop"))
+
+
+def _source(item: Mapping[str, Any]) -> Source:
+    score, page = item.get("score"), item.get("page")
+    return Source(
+        source=str(item.get("source") or ""),
+        title=str(item.get("title") or ""),
+        score=float(score) if isinstance(score, (int, float)) else None,
+        excerpt=str(item.get("excerpt") or ""),
+        page=int(page) if isinstance(page, (int, float)) else None,
+    )
