@@ -1,14 +1,21 @@
 """Typed errors of the RAG core. Each carries a message a user can act on.
 
-The host/adapter maps them to wire status codes in one place (see model.py):
-`InvalidRequestError` -> INVALID_ARGUMENT, `OverloadedError` -> RESOURCE_EXHAUSTED,
-`NotReadyError`/`ModelMissingError`/`ConfigError` -> startup failure (model not ready),
-anything else -> INTERNAL.
+Wire mapping lives HERE, in one place: every class carries `grpc_status` (a gRPC
+status code name; `wire_status` is the same value). model.py lets these exceptions
+propagate and the host turns the attribute into the gRPC code; anything without it
+is INTERNAL. `ConfigError`/`ModelMissingError` raised by `initialize` mean the model
+never becomes ready.
 """
 
 
 class RagError(Exception):
     """Base class of every error the core raises on purpose."""
+
+    grpc_status = "INTERNAL"
+
+    @property
+    def wire_status(self) -> str:
+        return self.grpc_status
 
 
 class ConfigError(RagError):
@@ -22,9 +29,13 @@ class ModelMissingError(ConfigError):
 class InvalidRequestError(RagError):
     """The client's request is malformed (bad encoding, bad JSON, empty question...)."""
 
+    grpc_status = "INVALID_ARGUMENT"
+
 
 class OverloadedError(RagError):
     """Too many requests in flight; the client may retry later."""
+
+    grpc_status = "RESOURCE_EXHAUSTED"
 
 
 class GenerationError(RagError):

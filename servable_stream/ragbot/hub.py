@@ -135,7 +135,7 @@ def probe_hub(preset: Preset, token: str | None) -> bool:
     )
 
     repo = preset.hub_id
-    page = f"https://huggingface.co/{repo}"
+    page = f"{constants.ENDPOINT}/{repo}"
     if preset.gated and not token and not constants.HF_HUB_OFFLINE:
         if _cached_snapshot(repo) is None:
             raise HubError(

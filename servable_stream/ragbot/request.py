@@ -1,0 +1,107 @@
+"""The wire's `pre_prompt` bytes -> a validated ChatRequest.
+
+Accepted: raw UTF-8 (`raw_input_contents`) or one BYTES element with its 4-byte
+little-endian length prefix; the text is either a plain question or a JSON object
+{"question", "history": [{"role","content"}], "max_new_tokens", "temperature"}.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from .errors import InvalidRequestError
+
+ROLES = ("user", "assistant")
+KEYS = ("question", "history", "max_new_tokens", "temperature")
+MAX_TEMPERATURE = 2.0
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    question: str
+    history: list[tuple[str, str]] = field(default_factory=list)
+    max_new_tokens: int | None = None
+    temperature: float | None = None
+
+
+def parse_pre_prompt(buf: bytes) -> ChatRequest:
+    text = _decode(_strip_length_prefix(bytes(buf)))
+    if text.lstrip().startswith("{"):
+        return _from_json(text)
+    question = text.strip()
+    if not question:
+        raise InvalidRequestError("pre_prompt is empty: send a question")
+    return ChatRequest(question=question)
+
+
+def _strip_length_prefix(buf: bytes) -> bytes:
+    if len(buf) >= 4 and int.from_bytes(buf[:4], "little") == len(buf) - 4:
+        return buf[4:]
+    return buf
+
+
+def _decode(buf: bytes) -> str:
+    try:
+        return buf.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError(f"pre_prompt is not valid UTF-8 (byte {exc.start})") from None
+
+
+def _from_json(text: str) -> ChatRequest:
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequestError(
+            f"pre_prompt looks like a JSON object but is malformed: {exc.msg} at position {exc.pos}"
+        ) from None
+    if not isinstance(obj, dict):
+        raise InvalidRequestError("pre_prompt JSON must be an object")
+    unknown = sorted(set(obj) - set(KEYS))
+    if unknown:
+        raise InvalidRequestError(f"unknown keys {unknown}; allowed keys: {', '.join(KEYS)}")
+    question = obj.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidRequestError('"question" must be a non-empty string')
+    return ChatRequest(
+        question=question.strip(),
+        history=_history(obj.get("history")),
+        max_new_tokens=_max_new_tokens(obj.get("max_new_tokens")),
+        temperature=_temperature(obj.get("temperature")),
+    )
+
+
+def _history(value) -> list[tuple[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidRequestError('"history" must be a list of {"role", "content"} objects')
+    turns = []
+    for i, turn in enumerate(value):
+        if not isinstance(turn, dict):
+            raise InvalidRequestError(f'"history[{i}]" must be an object with "role" and "content"')
+        role, content = turn.get("role"), turn.get("content")
+        if role not in ROLES:
+            raise InvalidRequestError(f'"history[{i}].role" must be one of {", ".join(ROLES)}; got {role!r}')
+        if not isinstance(content, str):
+            raise InvalidRequestError(f'"history[{i}].content" must be a string')
+        turns.append((role, content))
+    return turns
+
+
+def _max_new_tokens(value) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError('"max_new_tokens" must be a positive integer')
+    return value
+
+
+def _temperature(value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidRequestError('"temperature" must be a number')
+    if not 0 <= value <= MAX_TEMPERATURE:
+        raise InvalidRequestError(f'"temperature" must be between 0 and {MAX_TEMPERATURE}')
+    return float(value)

@@ -1,0 +1,108 @@
+"""RagService: load everything once, then answer requests as streams of text.
+
+Ready only once the embeddings, the LLM and the first index exist. One service is
+shared by every stream; each `answer` carries its own cancel event and stats.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Iterator
+
+from .chain import build_rag_chain
+from .embeddings import load_embeddings
+from .index import IndexHolder, KnowledgeIndex, build_index_from_docs
+from .llm import GenerationStats, load_llm
+from .request import ChatRequest
+from .settings import Settings
+from .watcher import DocsWatcher
+
+log = logging.getLogger(__name__)
+
+
+class Answer:
+    """Iterator of text chunks; `end_info()` once exhausted; `cancel()` at any time."""
+
+    def __init__(self, events: Iterator[Any], cancel_event: threading.Event):
+        self._events = events
+        self._cancel_event = cancel_event
+        self._end_info: dict | None = None
+
+    def __iter__(self) -> "Answer":
+        return self
+
+    def __next__(self) -> str:
+        for event in self._events:
+            if isinstance(event, dict):
+                self._end_info = event
+                continue
+            return event
+        raise StopIteration
+
+    def end_info(self) -> dict:
+        """{"sources", "usage", "finish_reason"}; only after the iteration ended."""
+        if self._end_info is None:
+            raise RuntimeError("end_info() is available once the answer is exhausted")
+        return self._end_info
+
+    def cancel(self) -> None:
+        """Stop generating within a token step or two; finish_reason becomes "cancelled"."""
+        self._cancel_event.set()
+
+    def close(self) -> None:
+        """Release the stream early (also cancels the generation)."""
+        self._cancel_event.set()
+        close = getattr(self._events, "close", None)
+        if close:
+            close()
+
+
+class RagService:
+    def __init__(self, settings: Settings, embeddings, llm, holder: IndexHolder):
+        self.settings = settings
+        self.embeddings = embeddings
+        self.llm = llm
+        self.holder = holder
+        self._chain = build_rag_chain(
+            holder, llm, settings.top_k, settings.preset.prompt_style, getattr(llm, "tokenizer", None)
+        )
+        self._watcher: DocsWatcher | None = None
+
+    @classmethod
+    def start(cls, settings: Settings, *, embeddings=None, llm=None) -> "RagService":
+        """Load models (unless given), build the first index, start the watcher."""
+        started = time.monotonic()
+        embeddings = embeddings or load_embeddings(settings.embedding_model_dir, settings.embedding_model)
+        llm = llm or load_llm(settings)
+        service = cls(settings, embeddings, llm, IndexHolder(_placeholder_index()))
+        service.holder.swap(service.build_index())
+        service._watcher = DocsWatcher(settings.docs_file, service.holder, service.build_index).start()
+        log.info("RAG service ready in %.1f s", time.monotonic() - started)
+        return service
+
+    def build_index(self) -> KnowledgeIndex:
+        s = self.settings
+        return build_index_from_docs(s.docs_file, self.embeddings, s.chunk_size, s.chunk_overlap)
+
+    def answer(self, request: ChatRequest) -> Answer:
+        cancel_event = threading.Event()
+        limit = self.settings.max_new_tokens  # the server's cap; a request may ask for less
+        inputs = {
+            "question": request.question,
+            "history": list(request.history),
+            "max_new_tokens": min(request.max_new_tokens or limit, limit),
+            "temperature": request.temperature,
+            "cancel_event": cancel_event,
+            "stats": GenerationStats(),
+        }
+        return Answer(self._chain.stream(inputs), cancel_event)
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+
+def _placeholder_index() -> KnowledgeIndex:
+    return KnowledgeIndex(store=None, chunk_count=0, document_count=0, build_seconds=0.0)

@@ -1,0 +1,142 @@
+"""Settings: every knob of the servable, read from the environment once.
+
+`Settings.from_env(base_path)` is called at the edge (model.py `initialize`, a
+script's `main`) and the frozen result is passed down; nothing else reads os.environ.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+from .presets import PRESETS, Preset, get_preset
+
+DEVICES = {"cpu": "CPU", "gpu": "GPU"}
+LLM_BACKENDS = ("optimum",)
+DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_path: Path
+    selected_model: str
+    llm_model_dir: Path
+    embedding_model: str
+    embedding_model_dir: Path
+    device: str  # OpenVINO device name: "CPU" | "GPU"
+    ov_config: Mapping[str, Any] = field(hash=False)
+    max_new_tokens: int = 256
+    seed: int | None = None
+    docs_file: Path = Path("docs.txt")
+    top_k: int = 4
+    chunk_size: int = 1000
+    chunk_overlap: int = 200
+    llm_backend: str = "optimum"
+
+    @property
+    def preset(self) -> Preset:
+        return get_preset(self.selected_model)
+
+    @classmethod
+    def from_env(cls, base_path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> "Settings":
+        base = Path(base_path).resolve()
+        env = _Env(environ)
+
+        selected = env.str("SELECTED_MODEL", "tiny-llama-1b-chat")
+        if selected not in PRESETS:
+            raise ConfigError(
+                f"SELECTED_MODEL={selected!r} is not a known preset; allowed: {', '.join(PRESETS)}"
+            )
+        embedding_model = env.str("EMBEDDING_MODEL", "all-mpnet-base-v2")
+        device = env.choice("DEVICE", "cpu", tuple(DEVICES))
+        chunk_size = env.int("CHUNK_SIZE", 1000, minimum=1)
+        chunk_overlap = env.int("CHUNK_OVERLAP", 200, minimum=0)
+        if chunk_overlap >= chunk_size:
+            raise ConfigError(
+                f"CHUNK_OVERLAP={chunk_overlap} must be smaller than CHUNK_SIZE={chunk_size}"
+            )
+        return cls(
+            base_path=base,
+            selected_model=selected,
+            llm_model_dir=_resolve(base, env.str("LLM_MODEL_DIR", selected)),
+            embedding_model=embedding_model,
+            embedding_model_dir=_resolve(base, env.str("EMBEDDING_MODEL_DIR", embedding_model)),
+            device=DEVICES[device],
+            ov_config={**DEFAULT_OV_CONFIG, **env.json_object("OV_CONFIG")},
+            max_new_tokens=env.int("MAX_NEW_TOKENS", 256, minimum=1),
+            seed=env.optional_int("SEED"),
+            docs_file=_resolve(base, env.str("DOCS_FILE", "docs.txt")),
+            top_k=env.int("TOP_K", 4, minimum=1),
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            llm_backend=env.choice("LLM_BACKEND", "optimum", LLM_BACKENDS),
+        )
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+class _Env:
+    """Typed reads of environment variables; errors name the variable and what it allows."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self._environ = environ
+
+    def _raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def str(self, name: str, default: str) -> str:
+        return self._raw(name) or default
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = (self._raw(name) or default).lower()
+        if value not in allowed:
+            raise ConfigError(f"{name}={value!r} is not allowed; allowed values: {', '.join(allowed)}")
+        return value
+
+    def int(self, name: str, default: int, minimum: int) -> int:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not an integer; allowed: integers >= {minimum}") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={value} is too small; allowed: integers >= {minimum}")
+        return value
+
+    def optional_int(self, name: str) -> int | None:
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not an integer; allowed: any integer, or unset") from None
+
+    def json_object(self, name: str) -> dict[str, Any]:
+        raw = self._raw(name)
+        if raw is None:
+            return {}
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{name} is not valid JSON ({exc.msg}); allowed: a JSON object of OpenVINO "
+                'properties, e.g. {"INFERENCE_PRECISION_HINT": "f32"}'
+            ) from None
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"{name} must be a JSON object of OpenVINO properties, e.g. "
+                '{"INFERENCE_PRECISION_HINT": "f32"}'
+            )
+        return value
