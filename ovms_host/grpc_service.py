@@ -1,0 +1,90 @@
+"""KServe v2 gRPC service on tritonclient's generated stubs (no protos of our own)."""
+
+import logging
+from concurrent import futures
+
+import grpc
+from tritonclient.grpc import service_pb2, service_pb2_grpc
+
+from . import execution
+from .errors import HostError, status_of
+from .metadata import model_metadata, server_metadata
+from .registry import Registry
+from .streaming import StreamSession
+from .tensors import add_to_grpc_response, inputs_from_grpc
+
+log = logging.getLogger("ovms_host.grpc")
+
+
+class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
+    def __init__(self, registry: Registry):
+        self.registry = registry
+
+    @staticmethod
+    def _abort(context, exc):
+        code, message = status_of(exc)
+        context.abort(code, message)
+
+    def ServerLive(self, request, context):
+        return service_pb2.ServerLiveResponse(live=True)
+
+    def ServerReady(self, request, context):
+        return service_pb2.ServerReadyResponse(ready=self.registry.server_ready.is_set())
+
+    def ServerMetadata(self, request, context):
+        return service_pb2.ServerMetadataResponse(**server_metadata())
+
+    def ModelReady(self, request, context):
+        try:
+            servable = self.registry.find(request.name)
+        except HostError as e:
+            self._abort(context, e)
+        return service_pb2.ModelReadyResponse(ready=servable.ready)
+
+    def ModelMetadata(self, request, context):
+        try:
+            servable = self.registry.get(request.name)
+        except HostError as e:
+            self._abort(context, e)
+        md = model_metadata(servable)
+        resp = service_pb2.ModelMetadataResponse(name=md["name"], versions=md["versions"],
+                                                 platform=md["platform"])
+        for kind in ("inputs", "outputs"):
+            for t in md[kind]:
+                getattr(resp, kind).add(name=t["name"], datatype=t["datatype"],
+                                        shape=t["shape"])
+        return resp
+
+    def ModelInfer(self, request, context):
+        try:
+            servable = self.registry.get(request.model_name)
+            inputs = inputs_from_grpc(request, servable.spec.input_names)
+            outputs = execution.run_unary(servable, inputs)
+        except Exception as e:
+            log.warning("ModelInfer on %s failed: %s", request.model_name, e,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+            self._abort(context, e)
+        resp = service_pb2.ModelInferResponse(model_name=servable.name, model_version="1",
+                                              id=request.id)
+        add_to_grpc_response(resp, outputs)
+        return resp
+
+    def ModelStreamInfer(self, request_iterator, context):
+        session = StreamSession(self.registry, context, peer=context.peer())
+        return session.responses(request_iterator)
+
+
+def make_server(registry: Registry, port: int, workers: int,
+                host: str = "0.0.0.0") -> grpc.Server:
+    """A gRPC server on host:port; each open stream holds one pool thread."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
+        maximum_concurrent_rpcs=None,
+        options=[("grpc.max_receive_message_length", 1 << 30),
+                 ("grpc.max_send_message_length", 1 << 30),
+                 ("grpc.so_reuseport", 0)])
+    service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(KServeService(registry), server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot bind gRPC port {port} (in use?)")
+    return server

@@ -1,0 +1,201 @@
+"""KServe v2 REST (plus OVMS's GET /v1/config) on the stdlib's ThreadingHTTPServer.
+
+Routes are a list of `Route(method, regex, handler)`; a handler takes `(request, match)` and
+returns a `Response`. Other features add endpoints by passing `extra_routes` (for example
+`Route("GET", r"/metrics", metrics_handler)`), without touching this module.
+"""
+
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+from . import execution
+from .errors import HostError, http_status, status_of
+from .metadata import model_metadata, server_metadata
+from .registry import AVAILABLE, END, FAILED, LOADING, UNLOADING, Registry
+from .tensors import inputs_from_json, out_to_json
+
+log = logging.getLogger("ovms_host.rest")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: dict = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, obj, status=200):
+        return cls(status, json.dumps(obj).encode())
+
+    @classmethod
+    def error(cls, exc):
+        code, message = status_of(exc)
+        return cls.json({"error": message}, http_status(code))
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict
+    body: bytes
+    registry: Registry
+
+
+@dataclass
+class Route:
+    method: str
+    pattern: str
+    handler: Callable[[Request, re.Match], Response]
+
+    def __post_init__(self):
+        self.regex = re.compile(self.pattern + r"/?$")
+
+
+_MODEL = r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?"
+
+
+def _live(req, m):
+    return Response(200)
+
+
+def _ready(req, m):
+    return Response(200 if req.registry.server_ready.is_set() else 503)
+
+
+def _server_metadata(req, m):
+    return Response.json(server_metadata())
+
+
+def _model_ready(req, m):
+    """200 when ready, 404 for an unknown model, 503 while loading or after a failed load."""
+    try:
+        servable = req.registry.find(m["name"])
+    except HostError as e:
+        return Response.error(e)
+    return Response(200) if servable.ready else Response.json(
+        {"error": f"Model {servable.name} is not ready"
+                  + (f": {servable.error}" if servable.error else "")}, 503)
+
+
+def _model_metadata(req, m):
+    try:
+        return Response.json(model_metadata(req.registry.get(m["name"])))
+    except HostError as e:
+        return Response.error(e)
+
+
+_OVMS_STATE = {LOADING: "LOADING", AVAILABLE: "AVAILABLE", FAILED: "LOADING",
+               UNLOADING: "UNLOADING", END: "END"}
+
+
+def _config(req, m):
+    """OVMS-style model status; a failed load shows as LOADING with error_code UNKNOWN."""
+    out = {}
+    for s in req.registry.servables.values():
+        ok = s.state != FAILED
+        out[s.name] = {"model_version_status": [{
+            "version": "1", "state": _OVMS_STATE[s.state],
+            "status": {"error_code": "OK" if ok else "UNKNOWN",
+                       "error_message": "OK" if ok else s.error}}]}
+    return Response.json(out)
+
+
+def _infer(req, m):
+    try:
+        body = json.loads(req.body or b"{}")
+    except ValueError as e:
+        return Response.json({"error": f"Request body is not valid JSON: {e}"}, 400)
+    try:
+        servable = req.registry.get(m["name"])
+        inputs = inputs_from_json(body, servable.spec.input_names)
+        outputs = execution.run_unary(servable, inputs)
+    except Exception as e:
+        log.warning("REST infer on %s failed: %s", m["name"], e)
+        return Response.error(e)
+    resp = {"model_name": servable.name, "model_version": "1",
+            "outputs": [out_to_json(o) for o in outputs]}
+    if isinstance(body, dict) and body.get("id"):
+        resp["id"] = body["id"]
+    return Response.json(resp)
+
+
+def default_routes() -> list[Route]:
+    return [
+        Route("GET", r"/v2/health/live", _live),
+        Route("GET", r"/v2/health/ready", _ready),
+        Route("GET", r"/v2", _server_metadata),
+        Route("GET", _MODEL + r"/ready", _model_ready),
+        Route("GET", _MODEL, _model_metadata),
+        Route("POST", _MODEL + r"/infer", _infer),
+        Route("GET", r"/v1/config", _config),
+    ]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "OpenVINO-Model-Server-ovms_host"
+    protocol_version = "HTTP/1.1"
+
+    def _dispatch(self, method):
+        path = self.path.split("?", 1)[0]
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        matched_path = False
+        resp = None
+        for route in self.server.routes:
+            m = route.regex.match(path)
+            if not m:
+                continue
+            matched_path = True
+            if route.method == method:
+                req = Request(method, path, dict(self.headers), body, self.server.registry)
+                try:
+                    resp = route.handler(req, m)
+                except Exception as e:
+                    log.exception("REST %s %s failed", method, path)
+                    resp = Response.json({"error": f"Internal error: {e}"}, 500)
+                break
+        if resp is None:
+            resp = (Response.json({"error": f"Method {method} not allowed on {path}"}, 405)
+                    if matched_path else Response.json({"error": f"No route for {path}"}, 404))
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        for k, v in resp.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if method != "HEAD":
+            self.wfile.write(resp.body)
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def log_message(self, fmt, *args):
+        log.debug("%s " + fmt, self.address_string(), *args)
+
+
+class RestServer:
+    def __init__(self, registry: Registry, port: int, host: str = "0.0.0.0",
+                 extra_routes: list[Route] | None = None):
+        self.httpd = ThreadingHTTPServer((host, port), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.registry = registry
+        self.httpd.routes = list(extra_routes or []) + default_routes()
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="rest",
+                                        daemon=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
