@@ -24,7 +24,8 @@ from urllib.parse import urljoin, urlsplit
 
 import certifi
 import urllib3
-from urllib3.exceptions import HTTPError, SSLError, TimeoutError as Urllib3Timeout
+from urllib3.exceptions import HTTPError, NewConnectionError, SSLError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from ragbot.errors import DocumentError
 
@@ -273,7 +274,7 @@ def fetch_url(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedDocument:
         target = _parse_target(current)
         ip = resolve_vetted(target.host, target.port, allow_private=policy.allow_private)
         left = _remaining(deadline, url)
-        pool = _pool(target, ip, policy)
+        pool, response = _pool(target, ip, policy), None
         try:
             response = pool.urlopen(
                 "GET", target.path,
@@ -292,6 +293,8 @@ def fetch_url(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedDocument:
             content = _read_body(response, current, policy, deadline)
             return FetchedDocument(url, current, content,
                                    response.headers.get("Content-Type"), status)
+        except NewConnectionError as e:  # subclasses ConnectTimeoutError in urllib3 2
+            raise FetchError(f"cannot connect to {current} ({ip}): {e}") from None
         except (Urllib3Timeout, TimeoutError) as e:  # TimeoutError == socket.timeout
             raise FetchTimeoutError(f"timed out fetching {current} "
                                     f"(limit {policy.timeout:g} s): {e}") from None
@@ -299,7 +302,9 @@ def fetch_url(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedDocument:
             raise FetchError(f"TLS failure for {target.host}: {e}") from None
         except (HTTPError, OSError) as e:
             raise FetchError(f"cannot fetch {current}: {e}") from None
-        finally:
-            pool.close()  # also drops any unread body; we never reuse connections
+        finally:  # never reuse connections: each hop's host/IP is vetted afresh
+            if response is not None:
+                response.close()
+            pool.close()
     raise TooManyRedirectsError(
         f"{url} redirected more than {policy.max_redirects} times (last: {current})")
