@@ -27,7 +27,7 @@ import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from ragbot.errors import DocumentError
+from .errors import DocumentError
 
 __all__ = [
     "FetchPolicy", "FetchedDocument", "fetch_url", "blocked_reason", "resolve_vetted",
