@@ -69,8 +69,6 @@ class OptimumLLM(LLM):
         **_: Any,
     ) -> Iterator[GenerationChunk]:
         stats = stats if stats is not None else GenerationStats()
-        cancel = cancel_event or threading.Event()
-        abandoned = threading.Event()  # the consumer went away
         stop_strings = tuple(dict.fromkeys((*self.stop_strings, *(stop or ()))))
         eos_ids, text_stops = self._split_stops(stop_strings)
         max_new = max_new_tokens or self.max_new_tokens
@@ -79,7 +77,7 @@ class OptimumLLM(LLM):
         stats.prompt_tokens = int(inputs["input_ids"].shape[1])
         events: queue.Queue = queue.Queue()
         streamer = _QueueStreamer(self.tokenizer, text_stops, events)
-        should_stop = lambda: cancel.is_set() or abandoned.is_set() or streamer.stop_hit  # noqa: E731
+        should_stop = _StopCheck(cancel_event or threading.Event(), streamer)
 
         def generate() -> None:
             try:
@@ -114,11 +112,11 @@ class OptimumLLM(LLM):
                     stats.finish_reason = "stop"
                     raise GenerationError(f"generation failed: {type(payload).__name__}: {payload}") from payload
                 else:
-                    self._finish(stats, payload, eos_ids, streamer, max_new, cancel.is_set() or abandoned.is_set())
+                    self._finish(stats, payload, eos_ids, streamer, max_new, should_stop.cancelled)
                     return
         finally:
             if worker.is_alive():
-                abandoned.set()
+                should_stop.abandoned.set()
 
     def _tokenize(self, prompt: str) -> dict:
         bos = getattr(self.tokenizer, "bos_token", None)
@@ -168,6 +166,22 @@ def _sampling(temperature: float | None, seed: int | None) -> dict:
 
         torch.manual_seed(seed)  # under the generation lock: reproducible per request
     return {"do_sample": True, "temperature": temperature}
+
+
+class _StopCheck:
+    """Asked after every token: stop on cancel, on a vanished consumer or a stop string."""
+
+    def __init__(self, cancel: threading.Event, streamer: "_QueueStreamer"):
+        self.cancel = cancel
+        self.abandoned = threading.Event()
+        self.cancelled = False  # generation was cut short by cancel/abandon
+        self._streamer = streamer
+
+    def __call__(self) -> bool:
+        if self.cancel.is_set() or self.abandoned.is_set():
+            self.cancelled = True
+            return True
+        return self._streamer.stop_hit
 
 
 def _stopping_criteria(should_stop):

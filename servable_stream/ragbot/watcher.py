@@ -27,6 +27,7 @@ class DocsWatcher:
         self._observer = None
         self._worker = threading.Thread(target=self._run, name="docs-reindex", daemon=True)
         self.rebuilds = 0  # successful swaps, for logs and tests
+        self.failures = 0
 
     def start(self) -> "DocsWatcher":
         from watchdog.events import FileSystemEventHandler
@@ -55,6 +56,10 @@ class DocsWatcher:
     def request_rebuild(self) -> None:
         self._dirty.set()
 
+    @property
+    def running(self) -> bool:
+        return self._worker.is_alive()
+
     def stop(self) -> None:
         self._stopping.set()
         self._dirty.set()
@@ -75,4 +80,5 @@ class DocsWatcher:
                 self._holder.swap(self._rebuild())
                 self.rebuilds += 1
             except Exception:
+                self.failures += 1
                 log.exception("index rebuild failed; the previous index keeps answering")

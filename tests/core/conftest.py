@@ -1,0 +1,42 @@
+"""Shared, session-scoped real components for the core tests (loaded once: imports are slow)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import SERVABLE, rag_env, write_knowledge
+
+
+@pytest.fixture(scope="session")
+def kb_docs(tmp_path_factory):
+    """docs.txt of the shared test knowledge base (zorblat, bakery, rivers). Do not modify."""
+    return write_knowledge(tmp_path_factory.mktemp("core-kb"))
+
+
+@pytest.fixture(scope="session")
+def settings(kb_docs):
+    from ragbot.settings import Settings
+
+    return Settings.from_env(SERVABLE, rag_env(kb_docs))
+
+
+@pytest.fixture(scope="session")
+def embeddings(settings):
+    from ragbot.embeddings import load_embeddings
+
+    return load_embeddings(settings.embedding_model_dir, settings.embedding_model)
+
+
+@pytest.fixture(scope="session")
+def llm(settings):
+    from ragbot.llm import load_llm
+
+    return load_llm(settings)
+
+
+@pytest.fixture(scope="session")
+def service(settings, embeddings, llm):
+    from ragbot.service import RagService
+
+    svc = RagService.start(settings, embeddings=embeddings, llm=llm)
+    yield svc
+    svc.close()

@@ -1,0 +1,90 @@
+"""Generation mechanics on the tiny random model (its words are noise; timing and counts are not)."""
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from ragbot.errors import ConfigError, GenerationError, ModelMissingError
+from ragbot.llm import GenerationStats, check_model_dir, load_llm
+
+# greedy decoding of the tiny random model runs on for hundreds of tokens after this prompt
+LONG_PROMPT = "<|user|>\nTell me a story</s>\n<|assistant|>\n"
+
+
+def test_chunks_arrive_while_generating_and_usage_is_counted(llm):
+    stats = GenerationStats()
+    started = time.monotonic()
+    arrivals, lock_held_at_first = [], None
+    for chunk in llm.stream(LONG_PROMPT, max_new_tokens=600, stats=stats):
+        if lock_held_at_first is None:
+            lock_held_at_first = llm._lock.locked()  # generation still running
+        arrivals.append(time.monotonic() - started)
+    assert lock_held_at_first is True
+    assert len(arrivals) > 10 and arrivals[0] < arrivals[-1] / 2
+    assert stats.prompt_tokens == len(llm.tokenizer(LONG_PROMPT)["input_ids"])  # with BOS
+    assert 0 < stats.completion_tokens <= 600 and stats.finish_reason in ("stop", "length")
+
+
+def test_max_new_tokens_gives_length(llm):
+    stats = GenerationStats()
+    text = "".join(llm.stream(LONG_PROMPT, max_new_tokens=5, stats=stats))
+    assert (stats.completion_tokens, stats.finish_reason) == (5, "length")
+    assert text
+
+
+def test_sampling_with_seed_is_reproducible(llm):
+    runs = ["".join(llm.stream(LONG_PROMPT, max_new_tokens=20, temperature=1.0)) for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+def test_cancel_stops_within_a_few_token_steps(llm):
+    cancel, stats = threading.Event(), GenerationStats()
+    stream = llm.stream(LONG_PROMPT, max_new_tokens=1500, cancel_event=cancel, stats=stats)
+    next(stream)
+    cancel.set()
+    cancelled_at = time.monotonic()
+    list(stream)
+    assert time.monotonic() - cancelled_at < 1.0
+    assert stats.finish_reason == "cancelled" and stats.completion_tokens < 1500
+    assert not llm._lock.locked()
+
+
+def test_abandoned_stream_releases_the_model(llm):
+    stream = llm.stream(LONG_PROMPT, max_new_tokens=1500)
+    next(stream)
+    stream.close()
+    deadline = time.monotonic() + 2
+    while llm._lock.locked() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not llm._lock.locked()
+
+
+def test_generation_error_reaches_the_consumer_at_once(llm):
+    started = time.monotonic()
+    with pytest.raises(GenerationError, match="temperature") as info:
+        list(llm.stream("hello", max_new_tokens=5, temperature=-1.0))  # invalid for sampling
+    assert time.monotonic() - started < 2.0
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_text_stop_strings_are_cut(llm):
+    full = "".join(llm.stream(LONG_PROMPT, max_new_tokens=40))
+    stop = full.strip()[5:9]
+    assert stop
+    stats = GenerationStats()
+    cut = "".join(llm.stream(LONG_PROMPT, stop=[stop], max_new_tokens=40, stats=stats))
+    assert stop not in cut and full.startswith(cut)
+    assert stats.finish_reason == "stop" and stats.completion_tokens < 40
+
+
+def test_gpu_device_names_gpu_and_available_devices(settings):
+    with pytest.raises(ConfigError, match=r"GPU.*available devices: .*CPU"):
+        load_llm(dataclasses.replace(settings, device="GPU"))
+
+
+def test_missing_model_folder_names_the_scripts(tmp_path):
+    with pytest.raises(ModelMissingError, match="download_model.py --model tiny-llama-1b-chat"):
+        check_model_dir(tmp_path / "tiny-llama-1b-chat", "tiny-llama-1b-chat")
+    with pytest.raises(ModelMissingError, match="compress_model.py --model notus-7b-v1"):
+        check_model_dir(tmp_path / "notus-7b-v1_INT4_compressed_weights", "notus-7b-v1")

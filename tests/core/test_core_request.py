@@ -1,0 +1,66 @@
+import json
+
+import pytest
+
+from ragbot.errors import InvalidRequestError
+from ragbot.request import ChatRequest, parse_pre_prompt
+
+
+def prefixed(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "little") + data
+
+
+@pytest.mark.parametrize("wrap", [lambda b: b, prefixed], ids=["raw", "length-prefixed"])
+def test_plain_text_question(wrap):
+    assert parse_pre_prompt(wrap("  What is OVMS? \n".encode())) == ChatRequest("What is OVMS?")
+
+
+@pytest.mark.parametrize("wrap", [lambda b: b, prefixed], ids=["raw", "length-prefixed"])
+def test_json_request(wrap):
+    body = {
+        "question": "Und danach? ünïcødé",
+        "history": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+        "max_new_tokens": 12,
+        "temperature": 0.5,
+    }
+    req = parse_pre_prompt(wrap(json.dumps(body).encode()))
+    assert req == ChatRequest("Und danach? ünïcødé", [("user", "hi"), ("assistant", "hello")], 12, 0.5)
+
+
+def test_json_minimal_and_bytes_like_input():
+    req = parse_pre_prompt(memoryview(b'{"question": "q"}'))
+    assert req == ChatRequest("q", [], None, None)
+
+
+def test_text_that_happens_to_look_like_a_prefix_is_kept():
+    # 4 bytes whose LE value != len-4 are part of the text
+    assert parse_pre_prompt(b"abcdefgh").question == "abcdefgh"
+
+
+@pytest.mark.parametrize(
+    "buf, fragment",
+    [
+        (b"\xff\xfe bad", "UTF-8"),
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (prefixed(b""), "empty"),
+        (b'{"question": "q",', "malformed"),
+        (b'{"history": []}', "question"),
+        (b'{"question": "  "}', "question"),
+        (b'{"question": 3}', "question"),
+        (b'{"question": "q", "history": {}}', "history"),
+        (b'{"question": "q", "history": ["x"]}', r"history\[0\]"),
+        (b'{"question": "q", "history": [{"role": "system", "content": "x"}]}', "role"),
+        (b'{"question": "q", "history": [{"role": "user", "content": 1}]}', "content"),
+        (b'{"question": "q", "max_new_tokens": 0}', "max_new_tokens"),
+        (b'{"question": "q", "max_new_tokens": "5"}', "max_new_tokens"),
+        (b'{"question": "q", "max_new_tokens": true}', "max_new_tokens"),
+        (b'{"question": "q", "temperature": "hot"}', "temperature"),
+        (b'{"question": "q", "temperature": -1}', "temperature"),
+        (b'{"question": "q", "max_tokens": 5}', "max_tokens"),
+    ],
+)
+def test_invalid_requests_name_the_problem(buf, fragment):
+    with pytest.raises(InvalidRequestError, match=fragment) as info:
+        parse_pre_prompt(buf)
+    assert info.value.grpc_status == "INVALID_ARGUMENT"
