@@ -1,0 +1,48 @@
+"""Model output and sources as safe Markdown for the chat page.
+
+Model text is untrusted: Markdown images would make the browser fetch remote URLs and raw
+HTML could inject markup, so images become plain text and `<` is escaped outside code.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from client.wire import EndInfo, Source
+
+_CODE = re.compile(r"(```[\s\S]*?(?:```|$)|`[^`\n]*`)")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\s*(?:\([^)]*\)?|\[[^\]]*\])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
+def safe_answer(text: str) -> str:
+    """Answer text with images neutralised and HTML tags shown as text (code left as is)."""
+    parts = _CODE.split(text)
+    for i in range(0, len(parts), 2):  # even indexes are outside code
+        outside = _IMAGE.sub(lambda m: f"[image: {m.group(1)}]" if m.group(1) else "[image]", parts[i])
+        parts[i] = outside.replace("![", "!\\[").replace("<", "&lt;")
+    return "".join(parts)
+
+
+def escape(text: str) -> str:
+    """Plain text (a title from the server) that Markdown must show literally."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
+
+
+def source_line(number: int, source: Source) -> str:
+    title = escape(source.title or source.source)
+    if source.is_url:
+        label = f"[{title}]({quote(source.source, safe=':/?&=#%+,;@~.-_')})"
+    else:
+        label = f"{title} (`{source.source.replace('`', '')}`)" if source.title else f"`{source.source.replace('`', '')}`"
+    page = f", page {source.page}" if source.page is not None else ""
+    score = f" · score {source.score:.2f}" if source.score is not None else ""
+    return f"{number}. {label}{page}{score}"
+
+
+def sources_markdown(end_info: EndInfo) -> str:
+    if not end_info.sources:
+        return ""
+    lines = [source_line(n, s) for n, s in enumerate(end_info.sources, start=1)]
+    return "**Sources**\n\n" + "\n".join(lines)
