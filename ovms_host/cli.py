@@ -11,7 +11,7 @@ import threading
 from .grpc_service import make_server
 from .registry import Registry
 from .rest import RestServer
-from .streaming import WORKERS
+from .streaming import SHUTTING_DOWN, WORKERS
 
 log = logging.getLogger("ovms_host")
 
@@ -77,6 +77,7 @@ def main(argv=None) -> int:
         pass
     log.info("Shutdown requested; refusing new requests, %.1f s grace for in-flight streams",
              args.shutdown_grace)
+    SHUTTING_DOWN.set()
     if rest:
         rest.stop()
     server.stop(args.shutdown_grace).wait()

@@ -48,6 +48,7 @@ class ActiveWorkers:
 
 
 WORKERS = ActiveWorkers()
+SHUTTING_DOWN = threading.Event()  # set by the CLI so cancellations are logged for what they are
 
 
 class StreamSession:
@@ -85,7 +86,9 @@ class StreamSession:
             with self._lock:
                 busy = self._busy
             if busy:
-                log.info("Stream %s cancelled by the client; stopping its generation", self.peer)
+                why = "server shutting down" if SHUTTING_DOWN.is_set() else \
+                    "client cancelled or disconnected"
+                log.info("Stream %s ended (%s); stopping its generation", self.peer, why)
         self.out.put(_DONE)
 
     def _maybe_finish(self):
@@ -152,7 +155,7 @@ class StreamSession:
                     gen = result
                     while True:
                         if self.cancelled.is_set() or not self.context.is_active():
-                            log.info("Stream %s: client gone, closing the generator of %s "
+                            log.info("Stream %s: RPC over, closing the generator of %s "
                                      "request %r", self.peer, servable.name, request.id)
                             break
                         try:

@@ -29,23 +29,34 @@ class HostError(RuntimeError):
 
 
 class HostProcess:
+    """A running `python -m ovms_host`; ports are picked free (re-picked on a bind clash,
+    since other test runs on the machine pick ports concurrently)."""
+
+    MAX_SPAWNS = 3
+
     def __init__(self, config_path, env=None, log_level="INFO", extra_args=()):
         self.config_path = os.path.abspath(config_path)
+        full_env = dict(os.environ)
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            [REPO] + [p for p in [full_env.get("PYTHONPATH")] if p])
+        full_env["PYTHONUNBUFFERED"] = "1"
+        full_env.update(env or {})
+        self._env, self._log_level, self._extra_args = full_env, log_level, list(extra_args)
+        self._spawns = 0
+        self._spawn()
+
+    def _spawn(self):
+        self._spawns += 1
         self.grpc_port, self.rest_port = free_port(), free_port()
         self.grpc_url = f"127.0.0.1:{self.grpc_port}"
         self.rest_url = f"http://127.0.0.1:{self.rest_port}"
         self._log = tempfile.NamedTemporaryFile(prefix="ovms_host-", suffix=".log",
                                                 delete=False)
         self.log_path = self._log.name
-        full_env = dict(os.environ)
-        full_env["PYTHONPATH"] = os.pathsep.join(
-            [REPO] + [p for p in [full_env.get("PYTHONPATH")] if p])
-        full_env["PYTHONUNBUFFERED"] = "1"
-        full_env.update(env or {})
         cmd = [sys.executable, "-m", "ovms_host", "--config_path", self.config_path,
                "--port", str(self.grpc_port), "--rest_port", str(self.rest_port),
-               "--log_level", log_level, *extra_args]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=self._log,
+               "--log_level", self._log_level, *self._extra_args]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=self._env, stdout=self._log,
                                      stderr=subprocess.STDOUT)
 
     # -- inspection -----------------------------------------------------------------
@@ -69,9 +80,14 @@ class HostProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if "Cannot start servers" in self.log_text() and self._spawns < self.MAX_SPAWNS:
+                    self._log.close()
+                    self._spawn()  # a port was taken meanwhile: try fresh ones
+                    continue
                 raise HostError(f"ovms_host exited with code {self.proc.returncode} while "
                                 f"waiting for {what}; log tail:\n{self._tail()}")
-            if predicate():
+            # Only ask once *our* process listens: a foreign server may own a stale port.
+            if "Started REST server" in self.log_text() and predicate():
                 return self
             time.sleep(0.05)
         raise HostError(f"ovms_host not {what} after {timeout} s; log tail:\n{self._tail()}")

@@ -4,7 +4,10 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for _p in (_TESTS, os.path.dirname(_TESTS)):  # tests/ (hostproc) and the repo (ovms_host)
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 from hostproc import start_host  # noqa: E402
 
 from host_helpers import config  # noqa: E402

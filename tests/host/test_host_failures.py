@@ -81,3 +81,19 @@ def test_sigterm_finalizes_and_exits_zero(tmp_path):
     assert code == 0, host.log_text()
     assert (tmp_path / "finalized").read_text() == "yes", host.log_text()
     assert "Shutdown complete" in host.log_text()
+
+
+def test_sigterm_with_stream_in_flight_closes_generator_after_grace(tmp_path):
+    host = start_host(config("echo_servable"),
+                      env={"ECHO_MARKER_DIR": str(tmp_path), "ECHO_DELAY": "0.1",
+                           "OVMS_HOST_SHUTDOWN_GRACE": "0.5"})
+    host.wait_ready(timeout=30)
+    s = StreamCollector(host.grpc_url)
+    try:
+        s.send("inflight " + "w " * 300)
+        s.next()
+        assert host.stop() == 0, host.log_text()
+    finally:
+        s.close()
+    assert (tmp_path / "gen-inflight").read_text() == "closed"
+    assert "server shutting down" in host.log_text()

@@ -126,3 +126,4 @@ def test_cancel_closes_generator(echo_host):
         time.sleep(0.05)
     assert marker.read_text() == "closed"
     assert "closing the generator" in echo_host.log_text()
+    assert "client cancelled or disconnected" in echo_host.log_text()
