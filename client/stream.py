@@ -143,6 +143,7 @@ class Answer:
 
     Raises `ClientError` subclasses while iterating. `cancel()` may be called from any
     thread; the iteration then ends with `Done` whose finish_reason is "cancelled".
+    Iterate it or cancel it: an answer left alone keeps its stream and connection open.
     """
 
     def __init__(self, pool: _ConnectionPool, idle_timeout: float):
