@@ -129,7 +129,7 @@ def resolve_source(preset: Preset, token: str | None) -> str:
     Raises HubError (one line, actionable) when the model can't be had at all.
     """
     from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
     repo = preset.hub_id
     page = f"{constants.ENDPOINT}/{repo}"
@@ -159,6 +159,18 @@ def resolve_source(preset: Preset, token: str | None) -> str:
     except RepositoryNotFoundError:
         raise HubError(
             f"{repo} not found on {constants.ENDPOINT} (or HF_TOKEN is invalid)"
+        ) from None
+    except HfHubHTTPError as exc:
+        status = getattr(exc.response, "status_code", None)
+        if status == 401:
+            raise HubError(
+                f"the hub refused HF_TOKEN for {repo} (401): it is invalid or expired; "
+                "create a new token and set HF_TOKEN"
+            ) from None
+        if cached is not None:
+            return str(cached)
+        raise HubError(
+            f"the hub at {constants.ENDPOINT} answered {status} for {repo}; retry later"
         ) from None
     except Exception as exc:  # noqa: BLE001 - network errors come from several libraries
         if cached is not None:
