@@ -1,8 +1,9 @@
 """KServe v2 REST (plus OVMS's GET /v1/config) on the stdlib's ThreadingHTTPServer.
 
 Routes are a list of `Route(method, regex, handler)`; a handler takes `(request, match)` and
-returns a `Response`. Other features add endpoints by passing `extra_routes` (for example
-`Route("GET", r"/metrics", metrics_handler)`), without touching this module.
+returns a `Response`. Other features add endpoints without touching this module: append to
+`EXTRA_ROUTES` before the server starts (e.g. `Route("GET", r"/metrics", metrics_handler)`)
+or pass `extra_routes=` to `RestServer`. Extra routes are matched first.
 """
 
 import json
@@ -126,6 +127,9 @@ def _infer(req, m):
     return Response.json(resp)
 
 
+EXTRA_ROUTES: list[Route] = []
+
+
 def default_routes() -> list[Route]:
     return [
         Route("GET", r"/v2/health/live", _live),
@@ -189,7 +193,7 @@ class RestServer:
         self.httpd = ThreadingHTTPServer((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.registry = registry
-        self.httpd.routes = list(extra_routes or []) + default_routes()
+        self.httpd.routes = list(extra_routes or []) + EXTRA_ROUTES + default_routes()
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="rest",
                                         daemon=True)
 

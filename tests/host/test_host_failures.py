@@ -95,5 +95,6 @@ def test_sigterm_with_stream_in_flight_closes_generator_after_grace(tmp_path):
         assert host.stop() == 0, host.log_text()
     finally:
         s.close()
-    assert (tmp_path / "gen-inflight").read_text() == "closed"
-    assert "server shutting down" in host.log_text()
+    log = host.log_text()
+    assert (tmp_path / "gen-inflight").read_text() == "closed", log
+    assert "server shutting down" in log, log

@@ -92,3 +92,21 @@ def test_status_mapping():
     assert code == grpc.StatusCode.INTERNAL and msg.endswith(": boom")
     assert "Error occurred during graph execution" in msg
     assert status_of(HostError(grpc.StatusCode.NOT_FOUND, "nope"))[0] == grpc.StatusCode.NOT_FOUND
+
+
+def test_rest_extra_routes_hook():
+    import urllib.request
+
+    from ovms_host.registry import Registry
+    from ovms_host.rest import Response, RestServer, Route
+
+    route = Route("GET", r"/metrics", lambda req, m: Response(200, b"up 1\n", "text/plain"))
+    server = RestServer(Registry("/nonexistent.json"), 0, host="127.0.0.1",
+                        extra_routes=[route])
+    server.start()
+    try:
+        port = server.httpd.server_address[1]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            assert r.read() == b"up 1\n" and r.headers["Content-Type"] == "text/plain"
+    finally:
+        server.stop()
