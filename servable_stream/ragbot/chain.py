@@ -1,54 +1,72 @@
-"""The retrieval-QA flow as LCEL runnables: retrieve -> prompt -> llm stream.
+"""The retrieval-QA flow as LCEL runnables: retrieve -> fit prompt to the context window -> llm stream.
 
 Built once at startup. Everything about one request travels in the input dict:
 {"question", "history", "max_new_tokens", "temperature", "cancel_event", "stats"}.
 The stream yields `str` text chunks, then one `dict` end info:
-{"sources": [...], "usage": {...}, "finish_reason": ...}.
+{"sources": [...], "usage": {...}, "finish_reason": ...}; sources are the passages
+the model actually saw (the budget may drop low-ranked ones).
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from langchain_core.documents import Document
-from langchain_core.runnables import Runnable, RunnableLambda, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from .index import IndexHolder
 from .llm import GenerationStats
-from .prompt import build_messages, render
+from .budget import FittedPrompt, fit_prompt
+from .prompt import render
 
 EXCERPT_CHARS = 200
 
 
 def build_rag_chain(
-    holder: IndexHolder, llm: Runnable, top_k: int, prompt_style: str, tokenizer: Any = None
+    holder: IndexHolder,
+    llm: Runnable,
+    top_k: int,
+    prompt_style: str,
+    context_window: int,
+    count_tokens: Callable[[str], int],
+    tokenizer: Any = None,
 ) -> Runnable:
     def retrieve(inputs: dict) -> list[tuple[Document, float]]:
         index = holder.current  # one reference for the whole request
         return index.search(inputs["question"], k=top_k)
 
-    def format_prompt(inputs: dict) -> str:
-        messages = build_messages(inputs["question"], inputs.get("history") or [], inputs["hits"])
-        return render(messages, prompt_style, tokenizer)
+    def format_prompt(inputs: dict) -> FittedPrompt:
+        return fit_prompt(
+            inputs["question"],
+            inputs.get("history") or [],
+            inputs["hits"],
+            inputs["max_new_tokens"],
+            context_window,
+            render=lambda messages: render(messages, prompt_style, tokenizer),
+            count_tokens=count_tokens,
+        )
 
     def generate(inputs: dict) -> Iterator[Any]:
+        fitted: FittedPrompt = inputs["fitted"]
         stats: GenerationStats = inputs.get("stats") or GenerationStats()
         options = {
-            "max_new_tokens": inputs.get("max_new_tokens"),
+            "max_new_tokens": fitted.max_new_tokens,
             "temperature": inputs.get("temperature"),
             "cancel_event": inputs.get("cancel_event"),
             "stats": stats,
         }
-        yield from llm.stream(inputs["prompt"], **options)
+        yield from llm.stream(fitted.prompt, **options)
         yield {
-            "sources": [source_info(doc, score) for doc, score in inputs["hits"]],
+            "sources": [source_info(doc, score) for doc, score in fitted.hits],
             "usage": stats.usage,
             "finish_reason": stats.finish_reason,
         }
 
+    # plain lambdas adding one key each: RunnablePassthrough.assign would start a thread
+    # pool per request when streaming, tens of ms before the first token
     return (
-        RunnablePassthrough.assign(hits=RunnableLambda(retrieve, name="retrieve"))
-        | RunnablePassthrough.assign(prompt=RunnableLambda(format_prompt, name="format_prompt"))
+        RunnableLambda(lambda inputs: {**inputs, "hits": retrieve(inputs)}, name="retrieve")
+        | RunnableLambda(lambda inputs: {**inputs, "fitted": format_prompt(inputs)}, name="fit_prompt")
         | RunnableLambda(generate, name="generate")
     )
 

@@ -118,6 +118,9 @@ class OptimumLLM(LLM):
             if worker.is_alive():
                 should_stop.abandoned.set()
 
+    def count_tokens(self, prompt: str) -> int:
+        return int(self._tokenize(prompt)["input_ids"].shape[1])
+
     def _tokenize(self, prompt: str) -> dict:
         bos = getattr(self.tokenizer, "bos_token", None)
         # a chat template usually writes the BOS itself: don't add a second one

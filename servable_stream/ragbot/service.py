@@ -65,7 +65,13 @@ class RagService:
         self.llm = llm
         self.holder = holder
         self._chain = build_rag_chain(
-            holder, llm, settings.top_k, settings.preset.prompt_style, getattr(llm, "tokenizer", None)
+            holder,
+            llm,
+            top_k=settings.top_k,
+            prompt_style=settings.preset.prompt_style,
+            context_window=settings.preset.context_window,
+            count_tokens=llm.count_tokens,
+            tokenizer=llm.tokenizer,
         )
         self._watcher: DocsWatcher | None = None
 
@@ -87,11 +93,11 @@ class RagService:
 
     def answer(self, request: ChatRequest) -> Answer:
         cancel_event = threading.Event()
-        limit = self.settings.max_new_tokens  # the server's cap; a request may ask for less
         inputs = {
             "question": request.question,
             "history": list(request.history),
-            "max_new_tokens": min(request.max_new_tokens or limit, limit),
+            # MAX_NEW_TOKENS is the default; the context window bounds any request (budget.py)
+            "max_new_tokens": request.max_new_tokens or self.settings.max_new_tokens,
             "temperature": request.temperature,
             "cancel_event": cancel_event,
             "stats": GenerationStats(),

@@ -16,7 +16,7 @@ def kb_docs(tmp_path_factory):
 def settings(kb_docs):
     from ragbot.settings import Settings
 
-    return Settings.from_env(SERVABLE, rag_env(kb_docs))
+    return Settings.from_env(SERVABLE, rag_env(kb_docs, MAX_NEW_TOKENS="48", SEED="7"))
 
 
 @pytest.fixture(scope="session")

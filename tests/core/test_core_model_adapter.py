@@ -24,7 +24,7 @@ class FakeTensor:
 
 @pytest.fixture(scope="module")
 def servable(kb_docs):
-    env = rag_env(kb_docs)
+    env = rag_env(kb_docs, MAX_NEW_TOKENS="48", SEED="7")
     saved = {k: __import__("os").environ.get(k) for k in env}
     import os
 
