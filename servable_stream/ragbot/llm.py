@@ -22,6 +22,7 @@ from langchain_core.outputs import GenerationChunk
 from pydantic import ConfigDict, PrivateAttr
 
 from .errors import ConfigError, GenerationError, ModelMissingError
+from .token_stream import QueueStreamer, StopCheck, stopping_criteria
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,8 @@ class OptimumLLM(LLM):
         inputs = self._tokenize(prompt)
         stats.prompt_tokens = int(inputs["input_ids"].shape[1])
         events: queue.Queue = queue.Queue()
-        streamer = _QueueStreamer(self.tokenizer, text_stops, events)
-        should_stop = _StopCheck(cancel_event or threading.Event(), streamer)
+        streamer = QueueStreamer(self.tokenizer, text_stops, events)
+        should_stop = StopCheck(cancel_event or threading.Event(), streamer)
 
         def generate() -> None:
             try:
@@ -92,7 +93,7 @@ class OptimumLLM(LLM):
                         eos_token_id=eos_ids,
                         pad_token_id=_pad_id(self.tokenizer, eos_ids),
                         streamer=streamer,
-                        stopping_criteria=_stopping_criteria(should_stop),
+                        stopping_criteria=stopping_criteria(should_stop),
                     )
                 events.put(("done", output))
             except BaseException as exc:  # reaches the consumer at once, never a timeout
@@ -169,88 +170,6 @@ def _sampling(temperature: float | None, seed: int | None) -> dict:
 
         torch.manual_seed(seed)  # under the generation lock: reproducible per request
     return {"do_sample": True, "temperature": temperature}
-
-
-class _StopCheck:
-    """Asked after every token: stop on cancel, on a vanished consumer or a stop string."""
-
-    def __init__(self, cancel: threading.Event, streamer: "_QueueStreamer"):
-        self.cancel = cancel
-        self.abandoned = threading.Event()
-        self.cancelled = False  # generation was cut short by cancel/abandon
-        self._streamer = streamer
-
-    def __call__(self) -> bool:
-        if self.cancel.is_set() or self.abandoned.is_set():
-            self.cancelled = True
-            return True
-        return self._streamer.stop_hit
-
-
-def _stopping_criteria(should_stop):
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    class StopWhen(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            return torch.full((input_ids.shape[0],), should_stop(), dtype=torch.bool, device=input_ids.device)
-
-    return StoppingCriteriaList([StopWhen()])
-
-
-class _QueueStreamer:
-    """transformers streamer: decodes new tokens, cuts text stop strings, feeds the queue.
-
-    Text that might be the start of a stop string is held back until it is not.
-    """
-
-    def __init__(self, tokenizer: Any, stop_strings: tuple[str, ...], events: queue.Queue):
-        self._tokenizer = tokenizer
-        self._stops = stop_strings
-        self._events = events
-        self._ids: list[int] = []
-        self._emitted = 0
-        self._prompt_seen = False
-        self.stop_hit = False
-
-    @property
-    def generated(self) -> int:
-        return len(self._ids)
-
-    def put(self, value) -> None:
-        if not self._prompt_seen:  # generate() first pushes the prompt
-            self._prompt_seen = True
-            return
-        if self.stop_hit:
-            return
-        self._ids.extend(int(t) for t in value.reshape(-1).tolist())
-        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
-        if text.endswith("\ufffd"):  # an incomplete multi-byte character
-            return
-        cut = min((i for i in (text.find(s) for s in self._stops) if i >= 0), default=-1)
-        if cut >= 0:
-            self.stop_hit = True
-            self._emit(text[:cut])
-        else:
-            self._emit(text[: len(text) - self._held_back(text)])
-
-    def end(self) -> None:
-        if not self.stop_hit:
-            self._emit(self._tokenizer.decode(self._ids, skip_special_tokens=True))
-
-    def _held_back(self, text: str) -> int:
-        longest = 0
-        for s in self._stops:
-            for n in range(min(len(s) - 1, len(text)), longest, -1):
-                if text.endswith(s[:n]):
-                    longest = n
-                    break
-        return longest
-
-    def _emit(self, text: str) -> None:
-        if len(text) > self._emitted:
-            self._events.put(("text", text[self._emitted :]))
-            self._emitted = len(text)
 
 
 def check_device(device: str) -> None:
