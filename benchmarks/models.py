@@ -1,0 +1,174 @@
+"""Build and cache the TinyLlama-shaped random model and its OpenVINO variants.
+
+    torch/       LlamaForCausalLM, random FP32 weights (seed 0), HF tokenizer   ~4.4 GB
+    ov-fp32/     optimum-intel export (stateful IR, FP32 weights) + OV tokenizer/detokenizer
+    ov-int8/     NNCF INT8_ASYM (weights only)
+    ov-int4/     NNCF INT4_ASYM group 128 ratio 0.8 (the tiny-llama preset's recipe), rest INT8
+    ov-int4-all/ NNCF INT4_SYM group 128 ratio 1.0 all_layers (embeddings/lm_head too)
+
+Each OV folder loads with OVModelForCausalLM and openvino_genai.LLMPipeline. The weights are
+random: generated text is meaningless, the shapes (and so the cost) are TinyLlama-1.1B's.
+`build.json` records how long each step took and the folder sizes; a complete folder is never
+rebuilt (delete it to rebuild).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sysconfig
+import time
+from pathlib import Path
+
+from .paths import MODELS
+
+SEED = 0
+VOCAB_SIZE = 32000
+TINYLLAMA_SHAPE = dict(
+    vocab_size=VOCAB_SIZE, hidden_size=2048, intermediate_size=5632, num_hidden_layers=22,
+    num_attention_heads=32, num_key_value_heads=4, max_position_embeddings=2048,
+    rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False,
+)
+SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<|system|>", "<|user|>", "<|assistant|>"]
+ZEPHYR_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|' + message['role'] + '|>\n' + message['content'] + eos_token + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
+)
+CORPUS_BYTES = 12_000_000  # enough text for a 32k byte-level BPE vocabulary
+
+VARIANTS = {  # folder -> nncf.compress_weights kwargs (None: the FP32 export itself)
+    "ov-fp32": None,
+    "ov-int8": dict(mode="INT8_ASYM"),
+    "ov-int4": dict(mode="INT4_ASYM", group_size=128, ratio=0.8),
+    "ov-int4-all": dict(mode="INT4_SYM", group_size=128, ratio=1.0, all_layers=True),
+}
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                   "chat_template.jinja", "config.json", "generation_config.json",
+                   "openvino_tokenizer.xml", "openvino_tokenizer.bin",
+                   "openvino_detokenizer.xml", "openvino_detokenizer.bin")
+
+
+def folder_mb(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
+
+
+def _corpus_lines():
+    """Local text (the Python standard library's sources) as training lines."""
+    total = 0
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        yield from text.splitlines()
+        total += len(text)
+        if total > CORPUS_BYTES:
+            return
+
+
+def train_tokenizer():
+    """Byte-level BPE, 32k vocab, trained locally; Zephyr chat template like TinyLlama-chat."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE, special_tokens=SPECIAL_TOKENS,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    backend.train_from_iterator(_corpus_lines(), trainer)
+    backend.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", backend.token_to_id("<s>"))])
+    tok = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>",
+                                  unk_token="<unk>", pad_token="<pad>", model_max_length=2048)
+    tok.chat_template = ZEPHYR_CHAT_TEMPLATE
+    return tok
+
+
+def build_torch(dest: Path) -> None:
+    import torch
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    tok = train_tokenizer()
+    torch.manual_seed(SEED)
+    config = LlamaConfig(**TINYLLAMA_SHAPE, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model = LlamaForCausalLM(config).eval()
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tok.save_pretrained(tmp)
+    model.generation_config = GenerationConfig(bos_token_id=tok.bos_token_id,
+                                               eos_token_id=tok.eos_token_id,
+                                               pad_token_id=tok.pad_token_id)
+    model.save_pretrained(tmp)
+    tmp.rename(dest)
+
+
+def export_fp32(src: Path, dest: Path) -> None:
+    import openvino as ov
+    from openvino_tokenizers import convert_tokenizer
+    from optimum.exporters.openvino import main_export
+    from optimum.intel import OVConfig
+    from transformers import AutoTokenizer
+
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    main_export(str(src), output=tmp, task="text-generation-with-past", stateful=True,
+                ov_config=OVConfig(dtype="fp32"))  # explicit: no default INT8 for >1B params
+    ov_tok, ov_detok = convert_tokenizer(AutoTokenizer.from_pretrained(src), with_detokenizer=True)
+    ov.save_model(ov_tok, tmp / "openvino_tokenizer.xml")
+    ov.save_model(ov_detok, tmp / "openvino_detokenizer.xml")
+    tmp.rename(dest)
+
+
+def compress(src: Path, dest: Path, recipe: dict) -> None:
+    import nncf
+    import openvino as ov
+
+    kwargs = dict(recipe)
+    kwargs["mode"] = getattr(nncf.CompressWeightsMode, kwargs["mode"])
+    model = ov.Core().read_model(src / "openvino_model.xml")
+    model = nncf.compress_weights(model, **kwargs)
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    ov.save_model(model, tmp / "openvino_model.xml", compress_to_fp16=False)
+    for name in TOKENIZER_FILES:
+        if (src / name).exists():
+            shutil.copy2(src / name, tmp / name)
+    (tmp / "nncf_recipe.json").write_text(json.dumps(recipe))
+    tmp.rename(dest)
+
+
+def ensure_models(root: Path = MODELS, variants=tuple(VARIANTS)) -> dict:
+    """Build whatever is missing; return {"paths", "build_s", "size_mb"} (build_s from the run
+    that built each folder, so a cached re-run still reports what building costs)."""
+    root.mkdir(parents=True, exist_ok=True)
+    info_path = root / "build.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else {"build_s": {}}
+    steps = [("torch", lambda d: build_torch(d)), ("ov-fp32", lambda d: export_fp32(root / "torch", d))]
+    steps += [(v, (lambda v: lambda d: compress(root / "ov-fp32", d, VARIANTS[v]))(v))
+              for v in variants if VARIANTS.get(v)]
+    for name, build in steps:
+        dest = root / name
+        if dest.is_dir():
+            continue
+        print(f"[models] building {name} ...", flush=True)
+        t0 = time.perf_counter()
+        build(dest)
+        info["build_s"][name] = round(time.perf_counter() - t0, 1)
+        print(f"[models] {name}: {info['build_s'][name]} s", flush=True)
+        info_path.write_text(json.dumps(info, indent=2))
+    info["paths"] = {name: str(root / name) for name, _ in steps}
+    info["size_mb"] = {name: folder_mb(root / name) for name, _ in steps}
+    info["recipes"] = {k: v for k, v in VARIANTS.items() if v}
+    info_path.write_text(json.dumps(info, indent=2))
+    return info
+
+
+if __name__ == "__main__":
+    from .common import emit
+
+    emit(ensure_models())
