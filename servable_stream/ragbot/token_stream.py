@@ -1,13 +1,116 @@
-"""Token plumbing between transformers' generate() and a consumer thread.
+"""Token plumbing shared by the backends: new token ids in, text chunks out.
 
-QueueStreamer decodes new tokens, cuts text stop strings and feeds a queue;
-StopCheck is asked after every token whether generation must end.
+IncrementalDecoder decodes only the newest tokens (a short sliding window, never the whole
+answer again); StopCutter cuts text stop strings, looking only at the not-yet-emitted tail;
+TextAssembler combines both. QueueStreamer adapts them to transformers' generate() (optimum
+backend); StopCheck is asked after every token whether that generation must end.
+Per token the cost is O(window), so a long answer costs O(n), not O(n^2).
 """
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Any
+from typing import Any, Iterable
+
+
+class IncrementalDecoder:
+    """Decode a growing list of token ids chunk by chunk.
+
+    Both texts are decoded from the same start token (`prefix`), so tokenizers that drop a
+    leading space at the start of a decode give the same text the full decode would.
+    """
+
+    def __init__(self, tokenizer: Any):
+        self._tokenizer = tokenizer
+        self._ids: list[int] = []
+        self._prefix = 0  # window start
+        self._read = 0  # tokens up to here were emitted as text
+
+    @property
+    def count(self) -> int:
+        return len(self._ids)
+
+    def push(self, ids: Iterable[int]) -> str:
+        self._ids.extend(ids)
+        return self._new_text(final=False)
+
+    def flush(self) -> str:
+        """What is left at the end (an incomplete character is emitted as decoded)."""
+        return self._new_text(final=True)
+
+    def _new_text(self, final: bool) -> str:
+        if self._read >= len(self._ids):
+            return ""
+        decode = self._tokenizer.decode
+        before = decode(self._ids[self._prefix : self._read], skip_special_tokens=True)
+        now = decode(self._ids[self._prefix :], skip_special_tokens=True)
+        if len(now) <= len(before) or (now.endswith("\ufffd") and not final):
+            return ""  # nothing visible yet, or half a multi-byte character
+        self._prefix, self._read = self._read, len(self._ids)
+        return now[len(before) :]
+
+
+class StopCutter:
+    """Cut text at the first stop string; hold back a tail that may start one."""
+
+    def __init__(self, stop_strings: Iterable[str]):
+        self._stops = tuple(s for s in stop_strings if s)
+        self._pending = ""
+        self.stop_hit = False
+
+    def feed(self, text: str) -> str:
+        """Text that is safe to emit now."""
+        if self.stop_hit:
+            return ""
+        if not self._stops:
+            return text
+        pending = self._pending + text  # earlier text was checked: a stop can only start here
+        cuts = [i for i in (pending.find(s) for s in self._stops) if i >= 0]
+        if cuts:
+            self.stop_hit, self._pending = True, ""
+            return pending[: min(cuts)]
+        held = self._held_back(pending)
+        self._pending = pending[len(pending) - held :] if held else ""
+        return pending[: len(pending) - held]
+
+    def flush(self) -> str:
+        out, self._pending = ("" if self.stop_hit else self._pending), ""
+        return out
+
+    def _held_back(self, text: str) -> int:
+        longest = 0
+        for s in self._stops:
+            for n in range(min(len(s) - 1, len(text)), longest, -1):
+                if text.endswith(s[:n]):
+                    longest = n
+                    break
+        return longest
+
+
+class TextAssembler:
+    """ids -> emitted text: incremental decoding, then stop strings."""
+
+    def __init__(self, tokenizer: Any, stop_strings: Iterable[str]):
+        self._decoder = IncrementalDecoder(tokenizer)
+        self._cutter = StopCutter(stop_strings)
+
+    @property
+    def generated(self) -> int:
+        return self._decoder.count
+
+    @property
+    def stop_hit(self) -> bool:
+        return self._cutter.stop_hit
+
+    def push(self, ids: Iterable[int]) -> str:
+        if self._cutter.stop_hit:
+            return ""
+        return self._cutter.feed(self._decoder.push(ids))
+
+    def finish(self) -> str:
+        if self._cutter.stop_hit:
+            return ""
+        return self._cutter.feed(self._decoder.flush()) + self._cutter.flush()
 
 
 class StopCheck:
@@ -38,55 +141,30 @@ def stopping_criteria(should_stop):
 
 
 class QueueStreamer:
-    """transformers streamer: decodes new tokens, cuts text stop strings, feeds the queue.
-
-    Text that might be the start of a stop string is held back until it is not.
-    """
+    """transformers streamer: new tokens -> TextAssembler -> ("text", chunk) on the queue."""
 
     def __init__(self, tokenizer: Any, stop_strings: tuple[str, ...], events: queue.Queue):
-        self._tokenizer = tokenizer
-        self._stops = stop_strings
+        self._text = TextAssembler(tokenizer, stop_strings)
         self._events = events
-        self._ids: list[int] = []
-        self._emitted = 0
         self._prompt_seen = False
-        self.stop_hit = False
 
     @property
     def generated(self) -> int:
-        return len(self._ids)
+        return self._text.generated
+
+    @property
+    def stop_hit(self) -> bool:
+        return self._text.stop_hit
 
     def put(self, value) -> None:
         if not self._prompt_seen:  # generate() first pushes the prompt
             self._prompt_seen = True
             return
-        if self.stop_hit:
-            return
-        self._ids.extend(int(t) for t in value.reshape(-1).tolist())
-        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
-        if text.endswith("\ufffd"):  # an incomplete multi-byte character
-            return
-        cut = min((i for i in (text.find(s) for s in self._stops) if i >= 0), default=-1)
-        if cut >= 0:
-            self.stop_hit = True
-            self._emit(text[:cut])
-        else:
-            self._emit(text[: len(text) - self._held_back(text)])
+        self._emit(self._text.push(int(t) for t in value.reshape(-1).tolist()))
 
     def end(self) -> None:
-        if not self.stop_hit:
-            self._emit(self._tokenizer.decode(self._ids, skip_special_tokens=True))
-
-    def _held_back(self, text: str) -> int:
-        longest = 0
-        for s in self._stops:
-            for n in range(min(len(s) - 1, len(text)), longest, -1):
-                if text.endswith(s[:n]):
-                    longest = n
-                    break
-        return longest
+        self._emit(self._text.finish())
 
     def _emit(self, text: str) -> None:
-        if len(text) > self._emitted:
-            self._events.put(("text", text[self._emitted :]))
-            self._emitted = len(text)
+        if text:
+            self._events.put(("text", text))
