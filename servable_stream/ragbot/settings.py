@@ -35,6 +35,11 @@ class Settings:
     chunk_size: int = 1000
     chunk_overlap: int = 200
     llm_backend: str = "optimum"
+    docs_allow_private_urls: bool = False  # DOCS_ALLOW_PRIVATE_URLS: fetch loopback/private hosts
+    docs_max_bytes: int = 20 * 1024 * 1024  # DOCS_MAX_BYTES: larger documents are skipped
+    docs_fetch_timeout: float = 20.0  # DOCS_FETCH_TIMEOUT: seconds per URL, redirects included
+    docs_debounce_seconds: float = 0.75  # DOCS_DEBOUNCE_SECONDS: quiet time before a rebuild
+    index_dir: Path | None = None  # INDEX_DIR: persisted index; None = no persistence
 
     @property
     def preset(self) -> Preset:
@@ -73,7 +78,23 @@ class Settings:
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             llm_backend=env.choice("LLM_BACKEND", "optimum", LLM_BACKENDS),
+            docs_allow_private_urls=env.bool("DOCS_ALLOW_PRIVATE_URLS", False),
+            docs_max_bytes=env.int("DOCS_MAX_BYTES", 20 * 1024 * 1024, minimum=1),
+            docs_fetch_timeout=env.float("DOCS_FETCH_TIMEOUT", 20.0, minimum=0.1),
+            docs_debounce_seconds=env.float("DOCS_DEBOUNCE_SECONDS", 0.75, minimum=0.0),
+            index_dir=_index_dir(base, env, embedding_model),
         )
+
+
+def _index_dir(base: Path, env: "_Env", embedding_model: str) -> Path | None:
+    """INDEX_DIR, default `<docs.txt folder>/.ragbot_index/<embedding model>`; "off" disables."""
+    raw = env.str("INDEX_DIR", "")
+    if raw.lower() in ("off", "none", "false", "0"):
+        return None
+    if raw:
+        return _resolve(base, raw)
+    docs_file = _resolve(base, env.str("DOCS_FILE", "docs.txt"))
+    return docs_file.parent / ".ragbot_index" / embedding_model.replace("/", "_")
 
 
 def _resolve(base: Path, value: str) -> Path:
@@ -112,6 +133,28 @@ class _Env:
             raise ConfigError(f"{name}={raw!r} is not an integer; allowed: integers >= {minimum}") from None
         if value < minimum:
             raise ConfigError(f"{name}={value} is too small; allowed: integers >= {minimum}")
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}={raw!r} is not a boolean; allowed: true/false, 1/0, yes/no, on/off")
+
+    def float(self, name: str, default: float, minimum: float) -> float:
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a number; allowed: numbers >= {minimum:g}") from None
+        if not value >= minimum:  # also refuses nan
+            raise ConfigError(f"{name}={value:g} is too small; allowed: numbers >= {minimum:g}")
         return value
 
     def optional_int(self, name: str) -> int | None:
