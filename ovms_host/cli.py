@@ -9,9 +9,10 @@ import sys
 import threading
 
 from .grpc_service import make_server
+from .metrics import metrics_route
 from .registry import Registry
 from .rest import RestServer
-from .streaming import SHUTTING_DOWN, WORKERS
+from .streaming import SESSIONS, SHUTDOWN_MESSAGE, SHUTTING_DOWN, WORKERS
 
 log = logging.getLogger("ovms_host")
 
@@ -63,7 +64,8 @@ def main(argv=None) -> int:
         server.start()
         rest = None
         if args.rest_port:
-            rest = RestServer(registry, args.rest_port, host=args.rest_bind_address)
+            rest = RestServer(registry, args.rest_port, host=args.rest_bind_address,
+                              extra_routes=[metrics_route()])
             rest.start()
     except (OSError, RuntimeError) as e:
         log.error("Cannot start servers: %s", e)
@@ -80,7 +82,12 @@ def main(argv=None) -> int:
     SHUTTING_DOWN.set()
     if rest:
         rest.stop()
-    server.stop(args.shutdown_grace).wait()
+    stopped = server.stop(args.shutdown_grace + 2.0)  # new RPCs are refused from now on
+    if not WORKERS.wait_idle(args.shutdown_grace):
+        cut = SESSIONS.end_all(SHUTDOWN_MESSAGE)
+        log.warning("Grace period over: ended %d in-flight stream(s) with an error", cut)
+    SESSIONS.end_all(SHUTDOWN_MESSAGE)  # idle open streams
+    stopped.wait()
     if not WORKERS.wait_idle(2.0):
         log.warning("%d stream worker(s) still running after shutdown", WORKERS.count)
     registry.finalize_all()

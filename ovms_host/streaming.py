@@ -47,8 +47,33 @@ class ActiveWorkers:
             return self._cond.wait_for(lambda: self.count == 0, timeout)
 
 
+class OpenSessions:
+    """The open streams, so shutdown can end the ones still running with a clear error."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._sessions: set = set()
+
+    def add(self, session):
+        with self._lock:
+            self._sessions.add(session)
+
+    def discard(self, session):
+        with self._lock:
+            self._sessions.discard(session)
+
+    def end_all(self, message: str) -> int:
+        """End every open stream; a running request gets `message` as its error. Returns
+        how many requests were cut short."""
+        with self._lock:
+            sessions = list(self._sessions)
+        return sum(s.end_for_shutdown(message) for s in sessions)
+
+
 WORKERS = ActiveWorkers()
-SHUTTING_DOWN = threading.Event()  # set by the CLI so cancellations are logged for what they are
+SESSIONS = OpenSessions()
+SHUTTING_DOWN = threading.Event()  # set by the CLI: new requests are refused, logs say why
+SHUTDOWN_MESSAGE = "Server is shutting down: the stream was ended before its answer finished"
 
 
 class StreamSession:
@@ -64,6 +89,8 @@ class StreamSession:
         self._finished = False
         self._next_ts = 0
         self.servable = None
+        self._request = None  # the request being executed, for a shutdown error
+        SESSIONS.add(self)
         context.add_callback(self._on_rpc_done)
 
     # -- response side (runs in the gRPC handler thread) -------------------------------
@@ -77,8 +104,24 @@ class StreamSession:
                     return
                 yield item
         finally:
+            SESSIONS.discard(self)
             if not self._finished:
                 self.cancelled.set()
+
+    def end_for_shutdown(self, message: str) -> bool:
+        """Send `message` as the running request's error (if any) and end the stream."""
+        with self._lock:
+            if self._finished:
+                return False
+            self._finished = True
+            request = self._request if self._busy else None
+        self.cancelled.set()
+        if request is not None:
+            log.info("Stream %s: server shutting down, grace over: ending request %r with "
+                     "an error", self.peer, request.id)
+            self._send_error(request, HostError(grpc.StatusCode.UNAVAILABLE, message))
+        self.out.put(_DONE)
+        return request is not None
 
     def _on_rpc_done(self):
         if not self._finished and not self.cancelled.is_set():
@@ -89,6 +132,7 @@ class StreamSession:
                 why = "server shutting down" if SHUTTING_DOWN.is_set() else \
                     "client cancelled or disconnected"
                 log.info("Stream %s ended (%s); stopping its generation", self.peer, why)
+        SESSIONS.discard(self)
         self.out.put(_DONE)
 
     def _maybe_finish(self):
@@ -112,6 +156,9 @@ class StreamSession:
 
     def _accept(self, request):
         try:
+            if SHUTTING_DOWN.is_set():
+                raise HostError(grpc.StatusCode.UNAVAILABLE,
+                                "Server is shutting down: not accepting new requests")
             if self.servable is None:
                 self.servable = self.registry.get(request.model_name)
             elif request.model_name and request.model_name != self.servable.name:
@@ -125,6 +172,7 @@ class StreamSession:
                     raise HostError(grpc.StatusCode.RESOURCE_EXHAUSTED, NODE_BUSY)
                 ts = self._request_timestamp(request)
                 self._busy = True
+                self._request = request
         except Exception as e:
             self._send_error(request, e)
             return

@@ -55,6 +55,19 @@ def _check_name(name, allowed):
                        f"{', '.join(allowed)}")
 
 
+def _check_complete(names: list[str], allowed: list[str]):
+    """Every graph input exactly once (unknown names are refused by _check_name)."""
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise _invalid(f"Input {name!r} is given more than once")
+        seen.add(name)
+    missing = [n for n in allowed if n not in seen]
+    if missing:
+        raise _invalid(f"Missing input {', '.join(repr(m) for m in missing)}; the graph's "
+                       f"inputs are {', '.join(allowed)}")
+
+
 def inputs_from_grpc(request, allowed: list[str]) -> list:
     """pyovms Tensors for a ModelInferRequest."""
     if not request.inputs:
@@ -63,9 +76,11 @@ def inputs_from_grpc(request, allowed: list[str]) -> list:
     if raw and len(raw) != len(request.inputs):
         raise _invalid(f"raw_input_contents has {len(raw)} entries for "
                        f"{len(request.inputs)} inputs")
+    for inp in request.inputs:
+        _check_name(inp.name, allowed)
+    _check_complete([inp.name for inp in request.inputs], allowed)
     tensors = []
     for i, inp in enumerate(request.inputs):
-        _check_name(inp.name, allowed)
         if raw:
             tensors.append(_make_tensor(inp.name, raw[i], inp.shape, inp.datatype))
             continue
@@ -88,10 +103,15 @@ def inputs_from_json(body: dict, allowed: list[str]) -> list:
     if not inputs or not isinstance(inputs, list):
         raise _invalid('The request body needs "inputs": [{"name", "shape", "datatype", '
                        '"data"}]')
+    if not all(isinstance(inp, dict) for inp in inputs):
+        raise _invalid('Each entry of "inputs" must be an object {"name", "shape", '
+                       '"datatype", "data"}')
+    for inp in inputs:
+        _check_name(inp.get("name"), allowed)
+    _check_complete([inp.get("name") for inp in inputs], allowed)
     tensors = []
     for inp in inputs:
         name, datatype = inp.get("name"), inp.get("datatype")
-        _check_name(name, allowed)
         data = np.asarray(inp.get("data", []), dtype=object).reshape(-1).tolist()
         shape = inp.get("shape") or [len(data)]
         if datatype == "BYTES":

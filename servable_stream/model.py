@@ -9,12 +9,16 @@ import logging
 
 from pyovms import Tensor
 
-from ragbot.request import parse_pre_prompt
+from ragbot import metrics
+from ragbot.errors import InvalidRequestError
+from ragbot.request import parse_input
 from ragbot.service import RagService
 from ragbot.settings import Settings
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("ragbot.model")
+
+INPUT = "pre_prompt"
 
 
 class OvmsPythonModel:
@@ -24,7 +28,12 @@ class OvmsPythonModel:
         self.service = RagService.start(settings)
 
     def execute(self, inputs):
-        request = parse_pre_prompt(bytes(inputs[0]))
+        try:
+            request = parse_input(*_prompt_tensor(inputs), max_bytes=self.service.settings.max_prompt_bytes)
+        except InvalidRequestError as exc:
+            metrics.record_request("invalid")
+            log.info("request refused: outcome=invalid reason=%s", exc)
+            raise
         answer = self.service.answer(request)
         try:
             for chunk in answer:
@@ -43,3 +52,12 @@ class OvmsPythonModel:
         service = getattr(self, "service", None)
         if service is not None:
             service.close()
+
+
+def _prompt_tensor(inputs):
+    """(bytes, datatype, shape) of the pre_prompt input (OVMS also passes the loopback)."""
+    named = [t for t in inputs if getattr(t, "name", INPUT) == INPUT]
+    if not named:
+        raise InvalidRequestError(f"the request has no {INPUT} input")
+    t = named[0]
+    return bytes(t), getattr(t, "datatype", None), getattr(t, "shape", None)

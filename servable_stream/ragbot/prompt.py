@@ -6,6 +6,7 @@ preset's style ("zephyr" or "llama2"), so the model sees the format it was tuned
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Sequence
 
 from langchain_core.documents import Document
@@ -24,12 +25,30 @@ NO_CONTEXT = (
 )
 
 
+# Chat-template and special-token markers: in text they would be tokenized as the real
+# special tokens (a tokenizer splits them out of any text) and could end the data block
+# or open a new turn. "<|system|>", "<|im_start|>", "</s>", "<s>", "[INST]", "<<SYS>>"...
+_MARKERS = re.compile(
+    r"<\|[^<>|\s]{0,40}\|>"          # <|system|> <|user|> <|im_end|> <|eot_id|> <|endoftext|>
+    r"|</?s>|<unk>|<pad>|<eos>|<bos>"  # sentencepiece/llama specials
+    r"|\[/?INST\]|<</?SYS>>"           # llama-2 chat
+    r"|<{3,}|>{3,}",                   # our own passage delimiters
+    re.IGNORECASE,
+)
+
+
+def neutralise(text: str) -> str:
+    """Break template markers apart (visibly, keeping the text readable) so document
+    text cannot close its data block, start a turn or inject a special token."""
+    return _MARKERS.sub(lambda m: " ".join(m.group(0)), text)
+
+
 def format_context(hits: Sequence[tuple[Document, float]]) -> str:
-    """Numbered, delimited passages, each with its source."""
+    """Numbered, delimited passages, each with its source; passage text is neutralised."""
     blocks = []
     for number, (doc, _score) in enumerate(hits, start=1):
-        source = doc.metadata.get("source", "unknown")
-        text = doc.page_content.replace("<<<", "< < <").replace(">>>", "> > >")
+        source = neutralise(str(doc.metadata.get("source", "unknown"))).replace("\n", " ")
+        text = neutralise(doc.page_content)
         blocks.append(f"[{number}] source: {source}\n<<<\n{text}\n>>>")
     return "\n\n".join(blocks)
 
@@ -44,8 +63,9 @@ def build_messages(
     question: str, history: Sequence[tuple[str, str]], hits: Sequence[tuple[Document, float]]
 ) -> list[dict[str, str]]:
     messages = [{"role": "system", "content": system_message(hits)}]
-    messages += [{"role": role, "content": content} for role, content in history]
-    messages.append({"role": "user", "content": question})
+    # the client's turns cannot smuggle in a system turn either
+    messages += [{"role": role, "content": neutralise(content)} for role, content in history]
+    messages.append({"role": "user", "content": neutralise(question)})
     return messages
 
 

@@ -25,6 +25,51 @@ class ChatRequest:
     temperature: float | None = None
 
 
+DATATYPES = ("BYTES", "UINT8")
+DEFAULT_MAX_PROMPT_BYTES = 32 * 1024
+
+
+def parse_input(
+    buf: bytes, datatype: str | None = None, shape=None, max_bytes: int = DEFAULT_MAX_PROMPT_BYTES
+) -> ChatRequest:
+    """Check the tensor (datatype, one prompt, size cap), then parse it as `parse_pre_prompt`."""
+    buf = bytes(buf)
+    if datatype is not None and datatype not in DATATYPES:
+        raise InvalidRequestError(
+            f"pre_prompt has datatype {datatype}; send UTF-8 text as {' or '.join(DATATYPES)}"
+        )
+    dims = [int(d) for d in shape] if shape is not None else []
+    if datatype == "BYTES" and any(d != 1 for d in dims):
+        raise InvalidRequestError(
+            f"pre_prompt has shape {dims}: send one prompt per request (shape [1]), not a batch"
+        )
+    if datatype == "UINT8" and len(dims) > 1:
+        raise InvalidRequestError(f"pre_prompt has shape {dims}: UINT8 text must be one-dimensional")
+    if len(buf) > max_bytes:
+        raise InvalidRequestError(
+            f"pre_prompt is {len(buf)} bytes; the limit is {max_bytes} (MAX_PROMPT_BYTES)"
+        )
+    if datatype == "BYTES":
+        elements = _length_prefixed_elements(buf)
+        if elements is not None and len(elements) > 1:
+            raise InvalidRequestError(
+                f"pre_prompt holds {len(elements)} prompts: send one prompt per request"
+            )
+    return parse_pre_prompt(buf)
+
+
+def _length_prefixed_elements(buf: bytes) -> list[bytes] | None:
+    """The elements if `buf` is exactly a sequence of length-prefixed elements, else None."""
+    out, pos = [], 0
+    while pos + 4 <= len(buf):
+        n = int.from_bytes(buf[pos : pos + 4], "little")
+        if pos + 4 + n > len(buf):
+            return None
+        out.append(buf[pos + 4 : pos + 4 + n])
+        pos += 4 + n
+    return out if pos == len(buf) and out else None
+
+
 def parse_pre_prompt(buf: bytes) -> ChatRequest:
     text = _decode(_strip_length_prefix(bytes(buf)))
     if text.lstrip().startswith("{"):

@@ -8,9 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterator
+import uuid
+from typing import Any, Callable, Iterator
 
+from . import metrics
+from .accounting import RequestRecord, track
+from .admission import Admission
 from .chain import build_rag_chain
+from .errors import OverloadedError
 from .embeddings import load_embeddings
 from .index import IndexHolder, KnowledgeIndex, build_index_from_docs
 from .llm import GenerationStats, load_llm
@@ -24,10 +29,12 @@ log = logging.getLogger(__name__)
 class Answer:
     """Iterator of text chunks; `end_info()` once exhausted; `cancel()` at any time."""
 
-    def __init__(self, events: Iterator[Any], cancel_event: threading.Event):
+    def __init__(self, events: Iterator[Any], cancel_event: threading.Event,
+                 on_close: Callable[[], None] | None = None):
         self._events = events
         self._cancel_event = cancel_event
         self._end_info: dict | None = None
+        self._on_close = on_close  # frees the request's resources even if never iterated
 
     def __iter__(self) -> "Answer":
         return self
@@ -56,6 +63,8 @@ class Answer:
         close = getattr(self._events, "close", None)
         if close:
             close()
+        if self._on_close is not None:
+            self._on_close()
 
 
 class RagService:
@@ -74,11 +83,13 @@ class RagService:
             tokenizer=llm.tokenizer,
         )
         self._watcher: DocsWatcher | None = None
+        self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
 
     @classmethod
     def start(cls, settings: Settings, *, embeddings=None, llm=None) -> "RagService":
         """Load models (unless given), build the first index, start the watcher."""
         started = time.monotonic()
+        metrics.serve(settings.metrics_port)
         embeddings = embeddings or load_embeddings(settings.embedding_model_dir, settings.embedding_model)
         llm = llm or load_llm(settings)
         service = cls(settings, embeddings, llm, IndexHolder(_placeholder_index()))
@@ -89,9 +100,26 @@ class RagService:
 
     def build_index(self) -> KnowledgeIndex:
         s = self.settings
-        return build_index_from_docs(s.docs_file, self.embeddings, s.chunk_size, s.chunk_overlap)
+        started = time.monotonic()
+        try:
+            index = build_index_from_docs(s.docs_file, self.embeddings, s.chunk_size, s.chunk_overlap)
+        except Exception:
+            metrics.record_rebuild(False, 0, time.monotonic() - started)
+            raise
+        metrics.record_rebuild(True, index.chunk_count, time.monotonic() - started)
+        return index
 
     def answer(self, request: ChatRequest) -> Answer:
+        """Wait for a generation slot (OverloadedError when the queue is full too), then stream."""
+        request_id = uuid.uuid4().hex[:12]
+        try:
+            slot = self._admission.admit()
+        except OverloadedError as exc:
+            metrics.record_request("rejected")
+            log.info("request %s outcome=rejected reason=%s", request_id, exc)
+            raise
+        stats = GenerationStats()
+        record = RequestRecord(request_id, stats, on_finish=slot.release)
         cancel_event = threading.Event()
         inputs = {
             "question": request.question,
@@ -100,9 +128,10 @@ class RagService:
             "max_new_tokens": request.max_new_tokens or self.settings.max_new_tokens,
             "temperature": request.temperature,
             "cancel_event": cancel_event,
-            "stats": GenerationStats(),
+            "stats": stats,
         }
-        return Answer(self._chain.stream(inputs), cancel_event)
+        events = track(self._chain.stream(inputs), record)
+        return Answer(events, cancel_event, on_close=lambda: record.finish("cancelled"))
 
     def close(self) -> None:
         if self._watcher is not None:

@@ -15,7 +15,7 @@ from .errors import ConfigError
 from .presets import PRESETS, Preset, get_preset
 
 DEVICES = {"cpu": "CPU", "gpu": "GPU"}
-LLM_BACKENDS = ("optimum",)
+LLM_BACKENDS = ("optimum", "genai")
 DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
 
 
@@ -35,6 +35,10 @@ class Settings:
     chunk_size: int = 1000
     chunk_overlap: int = 200
     llm_backend: str = "optimum"
+    max_prompt_bytes: int = 32 * 1024  # MAX_PROMPT_BYTES: a larger pre_prompt is refused
+    max_concurrent_streams: int = 32  # MAX_CONCURRENT_STREAMS: admitted generations
+    max_queued_requests: int = 64  # MAX_QUEUED_REQUESTS: waiting beyond them, then refused
+    metrics_port: int | None = None  # METRICS_PORT: own /metrics server (real OVMS)
     docs_allow_private_urls: bool = False  # DOCS_ALLOW_PRIVATE_URLS: fetch loopback/private hosts
     docs_max_bytes: int = 20 * 1024 * 1024  # DOCS_MAX_BYTES: larger documents are skipped
     docs_fetch_timeout: float = 20.0  # DOCS_FETCH_TIMEOUT: seconds per URL, redirects included
@@ -78,6 +82,10 @@ class Settings:
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             llm_backend=env.choice("LLM_BACKEND", "optimum", LLM_BACKENDS),
+            max_prompt_bytes=env.int("MAX_PROMPT_BYTES", 32 * 1024, minimum=1),
+            max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", 32, minimum=1),
+            max_queued_requests=env.int("MAX_QUEUED_REQUESTS", 64, minimum=0),
+            metrics_port=env.int("METRICS_PORT", 0, minimum=0) or None,
             docs_allow_private_urls=env.bool("DOCS_ALLOW_PRIVATE_URLS", False),
             docs_max_bytes=env.int("DOCS_MAX_BYTES", 20 * 1024 * 1024, minimum=1),
             docs_fetch_timeout=env.float("DOCS_FETCH_TIMEOUT", 20.0, minimum=0.1),
