@@ -1,0 +1,159 @@
+"""LLM_BACKEND=genai: a streaming LLM over the shared continuous-batching engine.
+
+Same contract as the optimum backend (llm.StreamingLLM): the prompt is tokenised with the
+model folder's HF tokenizer (same ids, same counts, same chat template), the engine batches
+it with every other active stream, and the consumer thread turns the new ids into text
+(IncrementalDecoder + StopCutter). Stops that are single special tokens become
+stop_token_ids; text stops go to GenerationConfig.stop_strings and are also cut here.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Iterator
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.outputs import GenerationChunk
+
+from .errors import GenerationError
+from .llm import GenerationStats, StreamingLLM
+from .llm_genai_engine import ContinuousBatchingEngine
+from .token_stream import TextAssembler
+
+log = logging.getLogger(__name__)
+
+# Scheduler: sized for a handful of chat streams on CPU (see docs/backends.md for the numbers).
+SCHEDULER = {
+    "cache_size": 1,  # GB of KV cache (u8 KV: ~11 KB/token for TinyLlama: ~90k tokens)
+    "max_num_seqs": 16,
+    "max_num_batched_tokens": 4096,  # a whole RAG prompt prefills in one step
+    "dynamic_split_fuse": False,  # split-fuse slows a lone stream; prompts fit one step anyway
+    "enable_prefix_caching": True,  # system prompt + earlier turns are reused across turns
+}
+GENAI_PROPERTIES = {"KV_CACHE_PRECISION": "u8"}
+
+
+class GenaiLLM(StreamingLLM):
+    engine: Any  # ContinuousBatchingEngine
+    eos_ids: tuple[int, ...] = ()
+
+    @property
+    def _llm_type(self) -> str:
+        return "openvino-genai-continuous-batching"
+
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        *,
+        max_new_tokens: int | None = None,
+        temperature: float | None = None,
+        cancel_event: threading.Event | None = None,
+        stats: GenerationStats | None = None,
+        **_: Any,
+    ) -> Iterator[GenerationChunk]:
+        stats = stats if stats is not None else GenerationStats()
+        eos_ids, text_stops = self.split_stops(stop, list(self.eos_ids))
+        max_new = max_new_tokens or self.max_new_tokens
+        prompt_ids = self.encode(prompt)
+        stats.prompt_tokens = len(prompt_ids)
+        config = generation_config(max_new, temperature, self.seed, eos_ids, text_stops)
+        cancel_event = cancel_event or threading.Event()
+
+        request = self.engine.submit(prompt_ids, config, cancel_event)
+        text = TextAssembler(self.tokenizer, text_stops)
+        try:
+            while True:
+                kind, payload = request.events.get()
+                if kind == "ids":
+                    piece = text.push(payload)
+                    if piece:
+                        yield self._chunk(piece, run_manager)
+                    if text.stop_hit:  # cut here before the engine saw it: it stops now
+                        stats.finish_reason = "stop"
+                        return
+                elif kind == "error":
+                    stats.finish_reason = "stop"
+                    raise GenerationError(f"generation failed: {type(payload).__name__}: {payload}") from payload
+                else:
+                    piece = text.finish()
+                    if piece:
+                        yield self._chunk(piece, run_manager)
+                    stats.finish_reason = "stop" if text.stop_hit else payload
+                    return
+        finally:
+            stats.completion_tokens = text.generated
+            request.release()
+
+    @staticmethod
+    def _chunk(text: str, run_manager) -> GenerationChunk:
+        chunk = GenerationChunk(text=text)
+        if run_manager:
+            run_manager.on_llm_new_token(text, chunk=chunk)
+        return chunk
+
+
+def generation_config(max_new: int, temperature: float | None, seed: int | None, eos_ids, text_stops):
+    import openvino_genai as ov_genai
+
+    config = ov_genai.GenerationConfig()
+    config.max_new_tokens = max_new
+    config.stop_token_ids = set(eos_ids)
+    config.stop_strings = set(text_stops)
+    config.include_stop_str_in_output = False
+    if temperature:
+        if temperature < 0:
+            raise GenerationError(f"generation failed: temperature must be >= 0, got {temperature}")
+        config.do_sample = True
+        config.temperature = float(temperature)
+        if seed is not None:
+            config.rng_seed = seed
+    try:
+        config.validate()
+    except Exception as exc:
+        raise GenerationError(f"generation failed: invalid generation settings: {exc}") from exc
+    return config
+
+
+def make_pipeline(model_dir, device: str, properties: dict, scheduler: dict | None = None):
+    import openvino_genai as ov_genai
+
+    config = ov_genai.SchedulerConfig()
+    for key, value in {**SCHEDULER, **(scheduler or {})}.items():
+        setattr(config, key, value)
+    props = {**GENAI_PROPERTIES, **{k: v for k, v in properties.items() if v != ""}}
+    return ov_genai.ContinuousBatchingPipeline(str(model_dir), config, device, props)
+
+
+def load_genai_llm(settings, scheduler: dict | None = None) -> GenaiLLM:
+    from transformers import AutoTokenizer
+
+    started = time.monotonic()
+    tokenizer = AutoTokenizer.from_pretrained(str(settings.llm_model_dir))
+    try:
+        pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler)
+    except RuntimeError as exc:
+        from .errors import ModelMissingError
+
+        if "openvino_tokenizer" in str(exc) or "tokenizer" in str(exc).lower():
+            raise ModelMissingError(
+                f"LLM_BACKEND=genai needs openvino_tokenizer.xml/openvino_detokenizer.xml in "
+                f"{settings.llm_model_dir}; re-create the folder with `python download_model.py "
+                f"--model {settings.selected_model}` or use LLM_BACKEND=optimum ({exc})"
+            ) from exc
+        raise
+    eos = pipe.get_config().eos_token_id
+    log.info(
+        "LLM %s loaded on %s in %.1f s (genai continuous batching)",
+        settings.llm_model_dir, settings.device, time.monotonic() - started,
+    )
+    return GenaiLLM(
+        engine=ContinuousBatchingEngine(pipe),
+        tokenizer=tokenizer,
+        stop_strings=settings.preset.stop_strings,
+        max_new_tokens=settings.max_new_tokens,
+        seed=settings.seed,
+        eos_ids=(eos,) if isinstance(eos, int) and eos >= 0 else (),
+    )
