@@ -3,8 +3,9 @@
 Built once at startup. Everything about one request travels in the input dict:
 {"question", "history", "max_new_tokens", "temperature", "cancel_event", "stats"}.
 The stream yields `str` text chunks, then one `dict` end info:
-{"sources": [...], "usage": {...}, "finish_reason": ...}; sources are the passages
-the model actually saw (the budget may drop low-ranked ones).
+{"sources": [...], "usage": {...}, "finish_reason": ..., "knowledge_base": {"documents",
+"chunks"}, "note"?}; sources are the passages the model actually saw (the budget may drop
+low-ranked ones), in rank order; "note" says when no documents are indexed.
 """
 from __future__ import annotations
 
@@ -31,9 +32,13 @@ def build_rag_chain(
     count_tokens: Callable[[str], int],
     tokenizer: Any = None,
 ) -> Runnable:
-    def retrieve(inputs: dict) -> list[tuple[Document, float]]:
+    def retrieve(inputs: dict) -> dict:
         index = holder.current  # one reference for the whole request
-        return index.search(inputs["question"], k=top_k)
+        return {
+            **inputs,
+            "hits": index.search(inputs["question"], k=top_k),
+            "knowledge_base": {"documents": index.document_count, "chunks": index.chunk_count},
+        }
 
     def format_prompt(inputs: dict) -> FittedPrompt:
         return fit_prompt(
@@ -56,16 +61,22 @@ def build_rag_chain(
             "stats": stats,
         }
         yield from llm.stream(fitted.prompt, **options)
-        yield {
+        end = {
             "sources": [source_info(doc, score) for doc, score in fitted.hits],
             "usage": stats.usage,
             "finish_reason": stats.finish_reason,
         }
+        knowledge_base = inputs.get("knowledge_base")
+        if knowledge_base is not None:
+            end["knowledge_base"] = knowledge_base
+            if not knowledge_base["chunks"]:
+                end["note"] = "no documents indexed"
+        yield end
 
     # plain lambdas adding one key each: RunnablePassthrough.assign would start a thread
     # pool per request when streaming, tens of ms before the first token
     return (
-        RunnableLambda(lambda inputs: {**inputs, "hits": retrieve(inputs)}, name="retrieve")
+        RunnableLambda(retrieve, name="retrieve")
         | RunnableLambda(lambda inputs: {**inputs, "fitted": format_prompt(inputs)}, name="fit_prompt")
         | RunnableLambda(generate, name="generate")
     )

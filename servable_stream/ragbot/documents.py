@@ -1,12 +1,16 @@
-"""docs.txt entries -> loaded, split LangChain Documents.
+"""docs.txt entries -> raw bytes (fetched or read) -> parsed, split LangChain Documents.
 
-docs.txt: one entry per line; blank lines and `#` comments are ignored; local paths
-are relative to docs.txt's folder (or absolute). A missing or empty docs.txt is a valid
-empty knowledge base. Entries that cannot be loaded are skipped with a logged reason.
+docs.txt: one entry per line; blank lines and `#` comments are ignored; http(s) URLs
+are fetched through `fetching.fetch_url` (SSRF guard, size cap, deadline, TLS verified);
+local paths are relative to docs.txt's folder (or absolute). Both go through
+`parsing.parse_document`. A missing or empty docs.txt is a valid empty knowledge base.
+Entries that cannot be loaded are skipped with a logged reason.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +19,24 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .errors import DocumentError
+from .fetching import FetchPolicy, fetch_url
+from .parsing import parse_document
 
 log = logging.getLogger(__name__)
 
-TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 TITLE_MAX_CHARS = 120
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class RawDocument:
+    """One entry's bytes as fetched/read; `sha256` is what incremental indexing compares."""
+
+    entry: str  # as written in docs.txt: chunk metadata "source"
+    location: str  # final URL or absolute path (gives the parser the extension)
+    content: bytes
+    content_type: str | None
+    sha256: str
 
 
 @dataclass
@@ -29,53 +46,123 @@ class LoadedDocs:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry, reason)
 
 
+def is_url(entry: str) -> bool:
+    return bool(_URL.match(entry))
+
+
 def read_entries(docs_file: Path) -> list[str]:
-    if not docs_file.is_file():
+    """The entries of docs.txt in order, duplicates dropped; [] when it is missing."""
+    try:
+        text = Path(docs_file).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
         log.info("no %s: the knowledge base is empty", docs_file)
         return []
     entries = []
-    for line in docs_file.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         line = line.strip()
-        if line and not line.startswith("#"):
+        if line and not line.startswith("#") and line not in entries:
             entries.append(line)
     return entries
 
 
-def load_entry(entry: str, base_dir: Path) -> Document:
-    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", entry):
-        raise DocumentError(f"{entry}: URLs are not supported yet")
+def local_path(entry: str, base_dir: Path) -> Path | None:
+    """The absolute path of a local entry (symlinks NOT resolved), None for URLs."""
+    if is_url(entry):
+        return None
     path = Path(entry).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
+    return Path(os.path.abspath(path if path.is_absolute() else Path(base_dir) / path))
+
+
+def fetch_entry(entry: str, base_dir: Path, policy: FetchPolicy) -> RawDocument:
+    """Bytes of one entry; DocumentError (with the reason) when it cannot be had."""
+    path = local_path(entry, base_dir)
+    if path is None:
+        fetched = fetch_url(entry, policy)
+        return RawDocument(entry, fetched.final_url, fetched.content, fetched.content_type,
+                           hashlib.sha256(fetched.content).hexdigest())
     if not path.is_file():
         raise DocumentError(f"{entry}: file not found ({path})")
-    if path.suffix.lower() not in TEXT_SUFFIXES:
-        raise DocumentError(f"{entry}: unsupported file type {path.suffix!r}; supported: {', '.join(TEXT_SUFFIXES)}")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    return Document(page_content=text, metadata={"source": entry, "title": _title(text, path)})
+    size = path.stat().st_size
+    if size > policy.max_bytes:
+        raise DocumentError(f"{entry}: {size} bytes, over the {policy.max_bytes}-byte limit "
+                            "(DOCS_MAX_BYTES)")
+    content = path.read_bytes()
+    return RawDocument(entry, str(path), content, None, hashlib.sha256(content).hexdigest())
 
 
-def load_documents(docs_file: Path, chunk_size: int, chunk_overlap: int) -> LoadedDocs:
-    result = LoadedDocs()
+def split_raw(raw: RawDocument, splitter: RecursiveCharacterTextSplitter) -> list[Document]:
+    """Parse and split one document; chunks carry source (the entry), title and page (PDF)."""
+    try:
+        pages = parse_document(raw.content, source=raw.location, content_type=raw.content_type)
+    except DocumentError as exc:
+        raise DocumentError(f"{raw.entry}: {exc}") from None
     documents = []
+    for page in pages:
+        metadata = {"source": raw.entry, "title": page.title or _title(page.text, raw.location)}
+        if page.page is not None:
+            metadata["page"] = page.page
+        documents.append(Document(page_content=page.text, metadata=metadata))
+    chunks = [c for c in splitter.split_documents(documents) if c.page_content.strip()]
+    if not chunks:
+        raise DocumentError(f"{raw.entry}: no text")
+    return chunks
+
+
+def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+
+
+def load_entry(entry: str, base_dir: Path, policy: FetchPolicy | None = None,
+               splitter: RecursiveCharacterTextSplitter | None = None) -> list[Document]:
+    """Fetch/read, parse and split one entry (no incremental reuse)."""
+    raw = fetch_entry(entry, base_dir, policy or FetchPolicy())
+    return split_raw(raw, splitter or make_splitter(1000, 200))
+
+
+def load_documents(docs_file: Path, chunk_size: int, chunk_overlap: int,
+                   policy: FetchPolicy | None = None) -> LoadedDocs:
+    """Every entry of docs.txt, loaded and split from scratch (see ingest.py for reuse)."""
+    result = LoadedDocs()
+    splitter = make_splitter(chunk_size, chunk_overlap)
     for entry in read_entries(docs_file):
         try:
-            documents.append(load_entry(entry, docs_file.parent))
-        except DocumentError as exc:
-            log.warning("skipping document: %s", exc)
-            result.skipped.append((entry, str(exc)))
-        except OSError as exc:
+            result.chunks += load_entry(entry, Path(docs_file).parent, policy, splitter)
+            result.document_count += 1
+        except (DocumentError, OSError) as exc:
             log.warning("skipping document %s: %s", entry, exc)
             result.skipped.append((entry, str(exc)))
-    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-    result.chunks = [c for c in splitter.split_documents(documents) if c.page_content.strip()]
-    result.document_count = len(documents)
     return result
 
 
-def _title(text: str, path: Path) -> str:
+def docs_fingerprint(docs_file: Path, max_bytes: int = 20 * 1024 * 1024) -> str:
+    """sha256 over docs.txt and the local files it lists: equal means nothing to re-index.
+
+    Read through symlinks each time, so a swapped `..data` link (Kubernetes ConfigMap)
+    shows as changed content. URLs are not fetched here.
+    """
+    digest = hashlib.sha256()
+    docs_file = Path(docs_file)
+    digest.update(_file_digest(docs_file, max_bytes).encode())
+    for entry in read_entries(docs_file):
+        path = local_path(entry, docs_file.parent)
+        if path is not None:
+            digest.update(f"\0{entry}\0{_file_digest(path, max_bytes)}".encode())
+    return digest.hexdigest()
+
+
+def _file_digest(path: Path, max_bytes: int) -> str:
+    try:
+        stat = path.stat()
+        if stat.st_size > max_bytes:  # too large to index anyway: size/mtime is enough
+            return f"large:{stat.st_size}:{stat.st_mtime_ns}"
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def _title(text: str, location: str) -> str:
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
         if line:
             return line[:TITLE_MAX_CHARS]
-    return path.name
+    return Path(location).name

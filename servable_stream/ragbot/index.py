@@ -1,21 +1,25 @@
 """FAISS knowledge index and the holder that swaps it atomically.
 
 Inner product over normalised vectors, so a hit's score is its cosine similarity.
-Readers take `holder.current` once per request and keep using that object even if a
-rebuild swaps a new one in meanwhile.
+The FAISS index is assembled from vectors we already hold (row i of the FAISS index =
+chunk i, by construction), behind LangChain's vector store interface. Readers take
+`holder.current` once per request and keep using that object even if a rebuild swaps
+a new one in meanwhile.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from .documents import load_documents
+from .index_store import DocRecord
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,8 @@ class KnowledgeIndex:
     chunk_count: int
     document_count: int
     build_seconds: float
+    records: tuple[DocRecord, ...] = field(default=(), repr=False)  # docs.txt order
+    report: object | None = field(default=None, repr=False)  # ingest.RebuildReport
 
     def search(self, query: str, k: int) -> list[tuple[Document, float]]:
         """(chunk, cosine score) pairs, best first; [] for an empty knowledge base."""
@@ -35,21 +41,61 @@ class KnowledgeIndex:
         return [(doc, float(score)) for doc, score in hits]
 
 
-def build_index(chunks: list[Document], embeddings: Embeddings, document_count: int) -> KnowledgeIndex:
-    started = time.monotonic()
+def embed_in_order(texts: list[str], embeddings: Embeddings, progress=None) -> np.ndarray:
+    """Vectors for `texts`, row i for text i, float32 and L2-normalised; checks the count.
+
+    `progress(n)` is called after each batch (e.g. a tqdm update)."""
+    rows: list[list[float]] = []
+    step = 64
+    for start in range(0, len(texts), step):
+        batch = texts[start:start + step]
+        vectors = embeddings.embed_documents(batch)
+        if len(vectors) != len(batch):
+            raise RuntimeError(f"embeddings returned {len(vectors)} vectors for {len(batch)} texts")
+        rows += vectors
+        if progress:
+            progress(len(batch))
+    array = np.asarray(rows, dtype=np.float32).reshape(len(texts), -1) if rows else None
+    if array is None:
+        return np.zeros((0, 0), dtype=np.float32)
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return array / np.maximum(norms, 1e-12)
+
+
+def index_from_records(records: list[DocRecord], embeddings: Embeddings, started: float,
+                       report=None) -> KnowledgeIndex:
+    """A KnowledgeIndex over `records` in order; chunk i is FAISS row i."""
+    chunks = [c for r in records for c in r.chunks]
     store = None
     if chunks:
+        import faiss
+        from langchain_community.docstore.in_memory import InMemoryDocstore
         from langchain_community.vectorstores import FAISS
         from langchain_community.vectorstores.utils import DistanceStrategy
 
-        store = FAISS.from_documents(
-            chunks, embeddings, distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT
+        vectors = np.ascontiguousarray(np.concatenate([r.vectors for r in records]), dtype=np.float32)
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        ids = [str(i) for i in range(len(chunks))]
+        store = FAISS(
+            embedding_function=embeddings, index=flat,
+            docstore=InMemoryDocstore(dict(zip(ids, chunks))),
+            index_to_docstore_id=dict(enumerate(ids)),
+            distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
         )
-    elapsed = time.monotonic() - started
-    log.info(
-        "index built with %d chunks from %d documents in %.2f s", len(chunks), document_count, elapsed
-    )
-    return KnowledgeIndex(store, len(chunks), document_count, elapsed)
+    return KnowledgeIndex(store, len(chunks), len(records), time.monotonic() - started,
+                          tuple(records), report)
+
+
+def build_index(chunks: list[Document], embeddings: Embeddings, document_count: int) -> KnowledgeIndex:
+    """An index over `chunks` embedded from scratch (no persistence, no reuse)."""
+    started = time.monotonic()
+    vectors = embed_in_order([c.page_content for c in chunks], embeddings)
+    record = DocRecord("", "", list(chunks), vectors)
+    index = index_from_records([record] if chunks else [], embeddings, started)
+    log.info("index built with %d chunks from %d documents in %.2f s",
+             len(chunks), document_count, index.build_seconds)
+    return KnowledgeIndex(index.store, len(chunks), document_count, index.build_seconds)
 
 
 def build_index_from_docs(

@@ -18,6 +18,7 @@ from .chain import build_rag_chain
 from .errors import OverloadedError
 from .embeddings import load_embeddings
 from .index import IndexHolder, KnowledgeIndex, build_index_from_docs
+from .ingest import Indexer
 from .llm import GenerationStats, load_llm
 from .request import ChatRequest
 from .settings import Settings
@@ -83,6 +84,7 @@ class RagService:
             tokenizer=llm.tokenizer,
         )
         self._watcher: DocsWatcher | None = None
+        self.indexer = Indexer.from_settings(settings, embeddings)  # listeners: RebuildReport
         self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
 
     @classmethod
@@ -94,7 +96,11 @@ class RagService:
         llm = llm or load_llm(settings)
         service = cls(settings, embeddings, llm, IndexHolder(_placeholder_index()))
         service.holder.swap(service.build_index())
-        service._watcher = DocsWatcher(settings.docs_file, service.holder, service.build_index).start()
+        service._watcher = DocsWatcher(
+            settings.docs_file, service.holder, service.build_index,
+            debounce=settings.docs_debounce_seconds, fingerprint=service.indexer.current_fingerprint,
+            initial_fingerprint=service.indexer.fingerprint,
+        ).start()
         log.info("RAG service ready in %.1f s", time.monotonic() - started)
         return service
 
@@ -102,7 +108,7 @@ class RagService:
         s = self.settings
         started = time.monotonic()
         try:
-            index = build_index_from_docs(s.docs_file, self.embeddings, s.chunk_size, s.chunk_overlap)
+            index = self.indexer.rebuild()
         except Exception:
             metrics.record_rebuild(False, 0, time.monotonic() - started)
             raise

@@ -1,59 +1,71 @@
-"""Watch docs.txt and rebuild the index in the background when it changes.
+"""Watch docs.txt and the local files it lists; rebuild the index in the background.
 
-The old index keeps answering during a rebuild and stays if the rebuild fails.
-Bursts of file events (editors write several times) collapse into one rebuild.
+Watches the FOLDERS (docs.txt's and each listed file's), not the files: editors save by
+writing a temp file and renaming it over the original, and a Kubernetes ConfigMap
+update swaps a `..data` symlink in the mounted folder; neither touches the old inode.
+Any event in a watched folder only marks "maybe changed"; after a quiet period
+(debounce) the content fingerprint (docs.txt + listed local files) decides whether to
+rebuild. The old index keeps answering during a rebuild and stays if it fails; a
+change during a rebuild causes exactly one more rebuild afterwards.
 """
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
+from .documents import docs_fingerprint, local_path, read_entries
 from .index import IndexHolder, KnowledgeIndex
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_SECONDS = 0.3
+DEBOUNCE_SECONDS = 0.75
+MAX_DELAY_FACTOR = 10  # a continuous stream of events delays a rebuild at most this many quiet periods
 
 
 class DocsWatcher:
-    def __init__(self, docs_file: Path, holder: IndexHolder, rebuild: Callable[[], KnowledgeIndex]):
-        self._docs_file = Path(docs_file).resolve()
+    def __init__(self, docs_file: Path, holder: IndexHolder, rebuild: Callable[[], KnowledgeIndex],
+                 *, debounce: float = DEBOUNCE_SECONDS,
+                 fingerprint: Callable[[], str] | None = None,
+                 initial_fingerprint: str | None = None):
+        self._docs_file = Path(os.path.abspath(docs_file))  # NOT resolved: symlinks get swapped
         self._holder = holder
         self._rebuild = rebuild
+        self._debounce = debounce
+        self._fingerprint = fingerprint or (lambda: docs_fingerprint(self._docs_file))
+        self._last = initial_fingerprint
         self._dirty = threading.Event()
         self._stopping = threading.Event()
+        self._forced = False
         self._observer = None
+        self._watches: dict[str, object] = {}
         self._worker = threading.Thread(target=self._run, name="docs-reindex", daemon=True)
         self.rebuilds = 0  # successful swaps, for logs and tests
         self.failures = 0
 
     def start(self) -> "DocsWatcher":
-        from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
 
-        folder = self._docs_file.parent
-        if not folder.is_dir():
-            log.warning("not watching %s: folder %s does not exist", self._docs_file, folder)
-            return self
-        watcher = self
-
-        class Handler(FileSystemEventHandler):
-            def on_any_event(self, event):
-                paths = {getattr(event, "src_path", ""), getattr(event, "dest_path", "")}
-                if any(p and Path(p).resolve() == watcher._docs_file for p in paths):
-                    watcher.request_rebuild()
-
+        if self._last is None:
+            self._last = self._fingerprint()
         self._observer = Observer()
-        self._observer.schedule(Handler(), str(folder), recursive=False)
         self._observer.daemon = True
         self._observer.start()
+        self._update_watches()
         self._worker.start()
-        log.info("watching %s for changes", self._docs_file)
+        log.info("watching %s (and the local files it lists) for changes", self._docs_file)
         return self
 
     def request_rebuild(self) -> None:
+        """Rebuild after the quiet period even if the fingerprint is unchanged (URLs)."""
+        self._forced = True
+        self._dirty.set()
+
+    def notify(self) -> None:
+        """Something may have changed: check the fingerprint after the quiet period."""
         self._dirty.set()
 
     @property
@@ -69,16 +81,63 @@ class DocsWatcher:
         if self._worker.is_alive():
             self._worker.join()
 
+    # ------------------------------------------------------------------ internals
+    def _folders(self) -> set[str]:
+        folders = {str(self._docs_file.parent)}
+        for entry in read_entries(self._docs_file):
+            path = local_path(entry, self._docs_file.parent)
+            if path is not None:
+                folders.add(str(path.parent))
+        return {f for f in folders if os.path.isdir(f)}
+
+    def _update_watches(self) -> None:
+        from watchdog.events import FileSystemEventHandler
+
+        watcher = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event):
+                if event.event_type not in ("opened", "closed_no_write"):
+                    watcher.notify()
+
+        try:
+            wanted = self._folders()
+            for folder in set(self._watches) - wanted:
+                self._observer.unschedule(self._watches.pop(folder))
+            for folder in wanted - set(self._watches):
+                self._watches[folder] = self._observer.schedule(Handler(), folder, recursive=False)
+        except Exception:  # e.g. a folder vanished meanwhile: keep the watches we have
+            log.exception("could not update the watched folders")
+        if str(self._docs_file.parent) not in self._watches:
+            log.warning("not watching %s: folder %s does not exist", self._docs_file,
+                        self._docs_file.parent)
+
+    def _quiet_period(self) -> bool:
+        """Wait until no event came for `debounce` seconds; False when stopping."""
+        deadline = time.monotonic() + self._debounce * MAX_DELAY_FACTOR
+        while True:
+            self._dirty.clear()
+            if self._stopping.wait(self._debounce):
+                return False
+            if not self._dirty.is_set() or time.monotonic() >= deadline:
+                self._dirty.clear()
+                return True
+
     def _run(self) -> None:
         while True:
             self._dirty.wait()
-            if self._stopping.wait(DEBOUNCE_SECONDS):
+            if self._stopping.is_set() or not self._quiet_period():
                 return
-            self._dirty.clear()
+            forced, self._forced = self._forced, False
+            fingerprint = self._fingerprint()  # taken BEFORE rebuilding: later edits show as new
+            if not forced and fingerprint == self._last:
+                continue
             try:
-                log.info("%s changed: rebuilding the index", self._docs_file)
+                log.info("%s or a listed file changed: rebuilding the index", self._docs_file)
                 self._holder.swap(self._rebuild())
+                self._last = fingerprint
                 self.rebuilds += 1
             except Exception:
                 self.failures += 1
                 log.exception("index rebuild failed; the previous index keeps answering")
+            self._update_watches()

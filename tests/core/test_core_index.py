@@ -29,16 +29,16 @@ def test_docs_file_parsing(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "c.txt").write_text("")
     docs = tmp_path / "docs.txt"
-    docs.write_text(f"# comment\n\na.md\n  {tmp_path / 'b.txt'}  \nmissing.txt\nhttps://example.com/x.txt\nimage.png\n")
+    docs.write_text(f"# comment\n\na.md\n  {tmp_path / 'b.txt'}  \nmissing.txt\nhttps://127.0.0.1:9/x.txt\nimage.png\n")
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
-    assert read_entries(docs) == ["a.md", str(tmp_path / "b.txt"), "missing.txt", "https://example.com/x.txt", "image.png"]
+    assert read_entries(docs) == ["a.md", str(tmp_path / "b.txt"), "missing.txt", "https://127.0.0.1:9/x.txt", "image.png"]
     loaded = load_documents(docs, chunk_size=1000, chunk_overlap=0)
     assert loaded.document_count == 2
     assert [(c.metadata["source"], c.metadata["title"]) for c in loaded.chunks] == [
         ("a.md", "Alpha title"),
         (str(tmp_path / "b.txt"), "first line is the title"),
     ]
-    assert [entry for entry, _ in loaded.skipped] == ["missing.txt", "https://example.com/x.txt", "image.png"]
+    assert [entry for entry, _ in loaded.skipped] == ["missing.txt", "https://127.0.0.1:9/x.txt", "image.png"]
 
 
 def test_long_document_is_split_with_overlap(tmp_path):

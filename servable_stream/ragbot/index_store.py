@@ -1,0 +1,215 @@
+"""The persisted index on disk: no pickle anywhere, validated on load, written atomically.
+
+INDEX_DIR holds three files:
+  vectors.npy    float32 (chunks x dimension), L2-normalised; read with allow_pickle=False
+  chunks.json    [{"text", "metadata": {"source", "title", "page"?}}], row i = vector i
+  manifest.json  {"format", "version", "embedding_model", "dimension", "chunk_size",
+                  "chunk_overlap", "chunk_count", "files": {name: sha256},
+                  "documents": [{"entry", "sha256", "start", "end"}]}
+Each file is written to a temp name and renamed; the manifest goes last and records the
+sha256 of the other two, so a torn or tampered write fails validation and the caller
+rebuilds instead of trusting it.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from langchain_core.documents import Document
+
+from .errors import RagError
+
+log = logging.getLogger(__name__)
+
+FORMAT = "ragbot-index"
+VERSION = 1
+MANIFEST, VECTORS, CHUNKS = "manifest.json", "vectors.npy", "chunks.json"
+
+
+class IndexStoreError(RagError):
+    """A persisted index failed validation; it is ignored and rebuilt."""
+
+
+@dataclass(frozen=True)
+class IndexKey:
+    """What stored vectors depend on: reuse them only if all of it is unchanged."""
+
+    embedding_model: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+
+
+@dataclass
+class DocRecord:
+    """One indexed document: its content hash, chunks and their vectors (same order)."""
+
+    entry: str
+    sha256: str
+    chunks: list[Document]
+    vectors: np.ndarray  # float32 (len(chunks), dimension)
+
+
+def writable_dir(path: Path) -> bool:
+    """Create `path` if needed and check a file can be written there."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+        return True
+    except OSError as exc:
+        log.warning("index folder %s is not writable (%s): running without persistence", path, exc)
+        return False
+
+
+def save(index_dir: Path, key: IndexKey, records: list[DocRecord]) -> None:
+    chunks, ranges, start = [], [], 0
+    for rec in records:
+        chunks += [{"text": c.page_content, "metadata": c.metadata} for c in rec.chunks]
+        ranges.append({"entry": rec.entry, "sha256": rec.sha256, "start": start,
+                       "end": start + len(rec.chunks)})
+        start += len(rec.chunks)
+    vectors = (np.concatenate([r.vectors for r in records]) if records
+               else np.zeros((0, key.dimension), dtype=np.float32)).astype(np.float32)
+    buf = io.BytesIO()
+    np.save(buf, vectors, allow_pickle=False)
+    vectors_bytes = buf.getvalue()
+    chunks_bytes = json.dumps(chunks, ensure_ascii=False).encode("utf-8")
+    manifest = {
+        "format": FORMAT, "version": VERSION, "embedding_model": key.embedding_model,
+        "dimension": key.dimension, "chunk_size": key.chunk_size,
+        "chunk_overlap": key.chunk_overlap, "chunk_count": len(chunks),
+        "files": {VECTORS: _sha(vectors_bytes), CHUNKS: _sha(chunks_bytes)},
+        "documents": ranges,
+    }
+    index_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(index_dir / VECTORS, vectors_bytes)
+    _atomic_write(index_dir / CHUNKS, chunks_bytes)
+    _atomic_write(index_dir / MANIFEST, json.dumps(manifest, indent=1).encode("utf-8"))
+
+
+def load(index_dir: Path, key: IndexKey) -> dict[str, DocRecord]:
+    """The stored documents by entry; {} when nothing is stored or it was built for another
+    IndexKey; IndexStoreError (with the reason) when the files fail validation."""
+    if not (index_dir / MANIFEST).is_file():
+        return {}
+    manifest = _json(index_dir / MANIFEST)
+    _check_manifest(manifest)
+    stored = IndexKey(manifest["embedding_model"], manifest["dimension"],
+                      manifest["chunk_size"], manifest["chunk_overlap"])
+    if stored != key:
+        log.info("stored index was built for %s, now %s: re-embedding everything", stored, key)
+        return {}
+    vectors_bytes = _read(index_dir / VECTORS, manifest["files"][VECTORS])
+    chunks_bytes = _read(index_dir / CHUNKS, manifest["files"][CHUNKS])
+    try:
+        vectors = np.load(io.BytesIO(vectors_bytes), allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise IndexStoreError(f"{VECTORS} is not a valid .npy array: {exc}") from None
+    count = manifest["chunk_count"]
+    if vectors.dtype != np.float32 or vectors.shape != (count, key.dimension):
+        raise IndexStoreError(f"{VECTORS} has dtype {vectors.dtype} shape {vectors.shape}, "
+                              f"expected float32 ({count}, {key.dimension})")
+    if count and (not np.isfinite(vectors).all()
+                  or np.abs(np.linalg.norm(vectors, axis=1) - 1).max() > 1e-3):
+        raise IndexStoreError(f"{VECTORS} holds vectors that are not unit length")
+    chunks = _chunks(json.loads(chunks_bytes.decode("utf-8")), count)
+    records, expected_start = {}, 0
+    for doc in manifest["documents"]:
+        start, end = doc["start"], doc["end"]
+        if start != expected_start or not start < end <= count:
+            raise IndexStoreError(f"document ranges are not contiguous at {doc['entry']!r}")
+        part = chunks[start:end]
+        if any(c.metadata.get("source") != doc["entry"] for c in part):
+            raise IndexStoreError(f"chunks {start}..{end} do not belong to {doc['entry']!r}")
+        records[doc["entry"]] = DocRecord(doc["entry"], doc["sha256"], part, vectors[start:end])
+        expected_start = end
+    if expected_start != count:
+        raise IndexStoreError(f"document ranges cover {expected_start} of {count} chunks")
+    return records
+
+
+# ---------------------------------------------------------------- validation helpers
+_MANIFEST_TYPES = {"format": str, "version": int, "embedding_model": str, "dimension": int,
+                   "chunk_size": int, "chunk_overlap": int, "chunk_count": int, "files": dict,
+                   "documents": list}
+_DOC_TYPES = {"entry": str, "sha256": str, "start": int, "end": int}
+
+
+def _check_manifest(manifest) -> None:
+    if not isinstance(manifest, dict):
+        raise IndexStoreError(f"{MANIFEST} is not a JSON object")
+    for name, kind in _MANIFEST_TYPES.items():
+        if not isinstance(manifest.get(name), kind) or isinstance(manifest.get(name), bool):
+            raise IndexStoreError(f"{MANIFEST}: {name!r} missing or not {kind.__name__}")
+    if manifest["format"] != FORMAT or manifest["version"] != VERSION:
+        raise IndexStoreError(f"{MANIFEST}: format {manifest['format']!r} v{manifest['version']}, "
+                              f"expected {FORMAT!r} v{VERSION}")
+    files = manifest["files"]
+    if not all(isinstance(files.get(n), str) for n in (VECTORS, CHUNKS)):
+        raise IndexStoreError(f"{MANIFEST}: 'files' must give the sha256 of {VECTORS} and {CHUNKS}")
+    for doc in manifest["documents"]:
+        if not isinstance(doc, dict) or any(
+                not isinstance(doc.get(k), t) or isinstance(doc.get(k), bool)
+                for k, t in _DOC_TYPES.items()):
+            raise IndexStoreError(f"{MANIFEST}: bad document record {doc!r}")
+
+
+def _chunks(data, count: int) -> list[Document]:
+    if not isinstance(data, list) or len(data) != count:
+        raise IndexStoreError(f"{CHUNKS} must be a list of {count} chunks")
+    chunks = []
+    for item in data:
+        if not (isinstance(item, dict) and isinstance(item.get("text"), str)
+                and isinstance(item.get("metadata"), dict)
+                and isinstance(item["metadata"].get("source"), str)):
+            raise IndexStoreError(f"{CHUNKS}: bad chunk record")
+        meta = {k: v for k, v in item["metadata"].items()
+                if k in ("source", "title", "page") and isinstance(v, (str, int))}
+        chunks.append(Document(page_content=item["text"], metadata=meta))
+    return chunks
+
+
+def _json(path: Path):
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, OSError) as exc:
+        raise IndexStoreError(f"{path.name} is not readable JSON: {exc}") from None
+
+
+def _read(path: Path, sha256: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IndexStoreError(f"{path.name} is not readable: {exc}") from None
+    if _sha(data) != sha256:
+        raise IndexStoreError(f"{path.name} does not match the sha256 in {MANIFEST} "
+                              "(torn write or tampered)")
+    return data
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,193 @@
+"""Incremental (re)indexing: fetch every entry, embed only what is new or changed.
+
+A document is identified by its docs.txt entry and compared by the sha256 of its bytes.
+Unchanged documents keep their stored chunks and vectors (only while the embedding
+model and chunk settings are the same: `IndexKey`), removed ones are dropped. URLs are
+still fetched on every rebuild to learn their hash. Each rebuild returns a new
+KnowledgeIndex carrying a `RebuildReport`; listeners (e.g. metrics) get every report,
+failed ones included, without this module knowing about them.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from langchain_core.embeddings import Embeddings
+
+from . import index_store
+from .documents import docs_fingerprint, fetch_entry, make_splitter, read_entries, split_raw
+from .errors import DocumentError
+from .fetching import FetchPolicy
+from .index import KnowledgeIndex, embed_in_order, index_from_records
+from .index_store import DocRecord, IndexKey, IndexStoreError
+
+log = logging.getLogger(__name__)
+
+PROGRESS_MIN_CHUNKS = 200  # show a progress bar when embedding at least this many
+
+
+@dataclass
+class RebuildReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry, reason)
+    documents: int = 0
+    chunks: int = 0
+    embedded_chunks: int = 0
+    seconds: float = 0.0
+    ok: bool = True
+    error: str | None = None
+
+    def summary(self) -> str:
+        text = (f"{self.documents} documents (added {len(self.added)}, changed {len(self.changed)}, "
+                f"removed {len(self.removed)}, unchanged {len(self.unchanged)}, skipped "
+                f"{len(self.skipped)}), {self.chunks} chunks ({self.embedded_chunks} embedded) "
+                f"in {self.seconds:.2f} s")
+        if self.skipped:
+            text += "; skipped: " + "; ".join(f"{e} ({why})" for e, why in self.skipped)
+        return text
+
+
+class Indexer:
+    """Builds KnowledgeIndex objects for one docs.txt; one rebuild at a time."""
+
+    def __init__(self, docs_file: Path, embeddings: Embeddings, *, embedding_model: str,
+                 chunk_size: int = 1000, chunk_overlap: int = 200,
+                 policy: FetchPolicy = FetchPolicy(), index_dir: Path | None = None):
+        self.docs_file = Path(docs_file)
+        self.embeddings = embeddings
+        self.embedding_model = embedding_model
+        self.chunk_size, self.chunk_overlap = chunk_size, chunk_overlap
+        self.policy = policy
+        self.index_dir = Path(index_dir) if index_dir else None
+        self.listeners: list[Callable[[RebuildReport], None]] = []
+        self.last_report: RebuildReport | None = None
+        self.fingerprint: str | None = None  # docs_fingerprint of the last successful rebuild
+        self._previous: dict[str, DocRecord] | None = None  # None: not loaded from disk yet
+        self._lock = threading.Lock()
+        self._persist = self.index_dir is not None and index_store.writable_dir(self.index_dir)
+
+    @classmethod
+    def from_settings(cls, settings, embeddings: Embeddings) -> "Indexer":
+        return cls(
+            settings.docs_file, embeddings, embedding_model=settings.embedding_model,
+            chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+            policy=FetchPolicy(max_bytes=settings.docs_max_bytes,
+                               timeout=settings.docs_fetch_timeout,
+                               allow_private=settings.docs_allow_private_urls),
+            index_dir=getattr(settings, "index_dir", None),
+        )
+
+    def current_fingerprint(self) -> str:
+        return docs_fingerprint(self.docs_file, self.policy.max_bytes)
+
+    def rebuild(self) -> KnowledgeIndex:
+        """A new index for docs.txt as it is now; raises (and reports ok=False) on failure."""
+        with self._lock:
+            started = time.monotonic()
+            report = RebuildReport()
+            try:
+                fingerprint = self.current_fingerprint()
+                index = self._rebuild(report, started)
+                self.fingerprint = fingerprint
+            except Exception as exc:
+                report.ok, report.error = False, f"{type(exc).__name__}: {exc}"
+                report.seconds = time.monotonic() - started
+                self._notify(report)
+                raise
+            log.info("index rebuilt: %s", report.summary())
+            self._notify(report)
+            return index
+
+    # ------------------------------------------------------------------ internals
+    def _key(self) -> IndexKey:
+        dimension = getattr(self.embeddings, "dimension", None)
+        if dimension is None:
+            dimension = len(self.embeddings.embed_query("dimension probe"))
+        return IndexKey(self.embedding_model, int(dimension), self.chunk_size, self.chunk_overlap)
+
+    def _load_previous(self, key: IndexKey) -> dict[str, DocRecord]:
+        if self._previous is not None:
+            return self._previous
+        if not self._persist:
+            return {}
+        try:
+            records = index_store.load(self.index_dir, key)
+        except (IndexStoreError, OSError, ValueError) as exc:
+            log.warning("persisted index in %s failed validation (%s): rebuilding it", self.index_dir, exc)
+            return {}
+        if records:
+            log.info("persisted index in %s: %d documents, %d chunks reusable", self.index_dir,
+                     len(records), sum(len(r.chunks) for r in records.values()))
+        return records
+
+    def _rebuild(self, report: RebuildReport, started: float) -> KnowledgeIndex:
+        key = self._key()
+        previous = self._load_previous(key)
+        splitter = make_splitter(self.chunk_size, self.chunk_overlap)
+        entries = read_entries(self.docs_file)
+        plan: list[tuple[str, DocRecord | None, list]] = []  # (entry, reused record, new chunks)
+        for entry in entries:
+            try:
+                raw = fetch_entry(entry, self.docs_file.parent, self.policy)
+                old = previous.get(entry)
+                if old is not None and old.sha256 == raw.sha256:
+                    plan.append((entry, old, []))
+                    report.unchanged.append(entry)
+                    continue
+                chunks = split_raw(raw, splitter)
+                plan.append((entry, DocRecord(entry, raw.sha256, chunks, None), chunks))
+                (report.changed if old is not None else report.added).append(entry)
+            except (DocumentError, OSError) as exc:
+                reason = str(exc)
+                log.warning("skipping document %s: %s", entry, reason)
+                report.skipped.append((entry, reason))
+        kept = {entry for entry, _, _ in plan}
+        report.removed = [e for e in previous if e not in kept]
+
+        new_chunks = [c for _, _, chunks in plan for c in chunks]
+        vectors = self._embed([c.page_content for c in new_chunks])
+        if len(new_chunks) and vectors.shape[1] != key.dimension:
+            raise RuntimeError(f"embedding dimension {vectors.shape[1]} != {key.dimension}")
+        records, offset = [], 0
+        for entry, record, chunks in plan:
+            if chunks:
+                record = DocRecord(entry, record.sha256, chunks, vectors[offset:offset + len(chunks)])
+                offset += len(chunks)
+            records.append(record)
+
+        report.documents = len(records)
+        report.chunks = sum(len(r.chunks) for r in records)
+        report.embedded_chunks = len(new_chunks)
+        index = index_from_records(records, self.embeddings, started, report)
+        if self._persist:
+            try:
+                index_store.save(self.index_dir, key, records)
+            except OSError as exc:
+                log.warning("could not persist the index to %s (%s): it stays in memory only",
+                            self.index_dir, exc)
+        self._previous = {r.entry: r for r in records}
+        report.seconds = time.monotonic() - started
+        return index
+
+    def _embed(self, texts: list[str]):
+        if len(texts) < PROGRESS_MIN_CHUNKS:
+            return embed_in_order(texts, self.embeddings)
+        from tqdm import tqdm
+
+        with tqdm(total=len(texts), desc="embedding chunks", unit="chunk") as bar:
+            return embed_in_order(texts, self.embeddings, progress=bar.update)
+
+    def _notify(self, report: RebuildReport) -> None:
+        self.last_report = report
+        for listener in list(self.listeners):
+            try:
+                listener(report)
+            except Exception:
+                log.exception("rebuild listener failed")
