@@ -93,10 +93,27 @@ def test_length_prefixed_bytes_prompt_is_accepted(rag_host):
     assert end["sources"][0]["source"] == "quantum_bakery.txt"
 
 
-def test_chunks_are_streamed_not_buffered_with_increasing_timestamps(rag_host):
-    prompt = json.dumps({"question": "Tell me about the Silverrun river.", "max_new_tokens": 400})
-    events, t0 = stream(rag_host.grpc_url, raw_input(prompt))
-    chunks_and_end(events)
+@pytest.fixture(scope="module")
+def slow_rag_host(tmp_path_factory):
+    """The real servable with each decoding step slowed (tests/e2e/slow_llm): streaming and
+    buffering become distinguishable by arrival times."""
+    from pathlib import Path
+
+    from tests.conftest import SERVABLE, rag_env, write_knowledge
+    from tests.hostproc import start_host
+
+    env = rag_env(write_knowledge(tmp_path_factory.mktemp("kb")),
+                  PYTHONPATH=str(Path(__file__).parent / "slow_llm"))
+    with start_host(SERVABLE / "config.json", env=env) as host:
+        host.wait_ready(timeout=240)
+        yield host
+
+
+def test_chunks_are_streamed_not_buffered_with_increasing_timestamps(slow_rag_host):
+    prompt = json.dumps({"question": "Tell me about the Silverrun river.", "max_new_tokens": 60})
+    events, t0 = stream(slow_rag_host.grpc_url, raw_input(prompt))
+    _, end = chunks_and_end(events)
+    assert end["usage"]["completion_tokens"] >= 20, end["usage"]
     chunk_times = [e[2] for e in events if e[0] == "chunk"]
     assert len(chunk_times) >= 10, "expected many streamed chunks"
     first, last = chunk_times[0] - t0, events[-1][2] - t0
