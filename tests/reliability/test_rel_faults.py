@@ -1,0 +1,81 @@
+"""Injected model errors, client cancellation, the metrics endpoint and the request log."""
+from __future__ import annotations
+
+import re
+import time
+
+from tests.reliability.conftest import (
+    Stream, ask, metrics, raw_input, requests_total, server_ready, stream_once, wait_for,
+)
+
+METRIC_NAMES = (
+    'ragbot_requests_total{outcome="ok"}', 'ragbot_requests_total{outcome="error"}',
+    'ragbot_requests_total{outcome="cancelled"}', 'ragbot_requests_total{outcome="rejected"}',
+    'ragbot_requests_total{outcome="invalid"}', "ragbot_active_streams", "ragbot_queued_requests",
+    "ragbot_generated_tokens_total", "ragbot_time_to_first_token_seconds_count",
+    "ragbot_time_per_output_token_seconds_count", "ragbot_index_chunks",
+    'ragbot_index_rebuilds_total{outcome="ok"}', 'ragbot_index_rebuilds_total{outcome="error"}',
+)
+
+
+def test_metrics_endpoint_has_every_metric(main_host):
+    s, last = stream_once(main_host.grpc_url, [raw_input("What colour is the zorblat fruit?")])
+    assert last[0] == "end"
+    m = metrics(main_host)
+    for name in METRIC_NAMES:
+        assert name in m, name
+    assert m["ragbot_index_chunks"] == 5  # 3 small documents, the glossary, the notice
+    assert m['ragbot_index_rebuilds_total{outcome="ok"}'] >= 1
+    assert m["ragbot_time_to_first_token_seconds_count"] >= 1
+    assert m["ragbot_generated_tokens_total"] >= last[1]["usage"]["completion_tokens"]
+
+
+def test_an_error_inside_the_model_reaches_the_client_at_once(main_host):
+    before = requests_total(metrics(main_host), "error")
+    s, last = stream_once(main_host.grpc_url, [raw_input("What colour is the zorblat? INJECT-FAULT")],
+                          timeout=30)
+    assert last[0] == "error", s.got
+    assert "injected fault" in last[1]
+    assert last[2] - s.started < 5, "an error must not wait for a timeout"
+    m = wait_for(lambda: (lambda m: m if m["ragbot_active_streams"] == 0 else None)(metrics(main_host)))
+    assert requests_total(m, "error") == before + 1
+    assert server_ready(main_host)
+    s, last = stream_once(main_host.grpc_url, [raw_input("What colour is the zorblat fruit?")])
+    assert last[0] == "end"
+
+
+def test_cancel_stops_generation_and_frees_the_slot(main_host):
+    before = metrics(main_host)
+    s = Stream(main_host.grpc_url, [raw_input(ask("Tell me everything about zorblat. SLOW-TOKENS",
+                                                  max_new_tokens=1500))])
+    for _ in range(5):
+        assert s.next(timeout=30)[0] == "chunk"
+    assert metrics(main_host)["ragbot_active_streams"] == 1
+    s.close(cancel=True)
+    after = wait_for(lambda: (lambda m: m if m["ragbot_active_streams"] == 0 else None)(metrics(main_host)),
+                     timeout=5)
+    assert after and after["ragbot_active_streams"] == 0
+    assert requests_total(after, "cancelled") == requests_total(before, "cancelled") + 1
+    tokens = after["ragbot_generated_tokens_total"]
+    time.sleep(0.5)
+    assert metrics(main_host)["ragbot_generated_tokens_total"] == tokens, "tokens still being generated"
+    assert tokens - before["ragbot_generated_tokens_total"] < 100  # 1500 were asked for
+    # the model is free at once: a new answer starts without waiting for the old one
+    s2, last = stream_once(main_host.grpc_url, [raw_input(ask("What is a zorblat?", max_new_tokens=8))])
+    assert last[0] == "end"
+    assert "stream closed by the client" in main_host.log_text()
+
+
+def test_one_info_line_per_request_without_text(main_host):
+    question = "Which river freezes in winter? UNIQUE-QUESTION-MARKER"
+    s, last = stream_once(main_host.grpc_url, [raw_input(question)])
+    assert last[0] == "end"
+    log = wait_for(lambda: (lambda t: t if t.count("outcome=ok") else None)(main_host.log_text()))
+    lines = [l for l in log.splitlines() if "ragbot.requests" in l]
+    assert lines
+    pattern = re.compile(r"request [0-9a-f]{12} outcome=(ok|error|cancelled|invalid) prompt_tokens=\d+ "
+                         r"completion_tokens=\d+ ttft=(\d+\.\d+s|-) duration=\d+\.\d+s$")
+    assert all(pattern.search(l) for l in lines), lines
+    assert "UNIQUE-QUESTION-MARKER" not in log
+    assert "Silverrun" not in log  # document text neither
+    assert any(f"completion_tokens={last[1]['usage']['completion_tokens']} " in l for l in lines)
