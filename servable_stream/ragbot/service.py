@@ -85,6 +85,7 @@ class RagService:
         )
         self._watcher: DocsWatcher | None = None
         self.indexer = Indexer.from_settings(settings, embeddings)  # listeners: RebuildReport
+        self.indexer.listeners.append(lambda r: metrics.record_rebuild(r.ok, r.chunks, r.seconds))
         self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
 
     @classmethod
@@ -105,15 +106,7 @@ class RagService:
         return service
 
     def build_index(self) -> KnowledgeIndex:
-        s = self.settings
-        started = time.monotonic()
-        try:
-            index = self.indexer.rebuild()
-        except Exception:
-            metrics.record_rebuild(False, 0, time.monotonic() - started)
-            raise
-        metrics.record_rebuild(True, index.chunk_count, time.monotonic() - started)
-        return index
+        return self.indexer.rebuild()  # each RebuildReport reaches metrics via the listener
 
     def answer(self, request: ChatRequest) -> Answer:
         """Wait for a generation slot (OverloadedError when the queue is full too), then stream."""

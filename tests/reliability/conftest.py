@@ -65,6 +65,7 @@ def main_host(tmp_path_factory):
     prompt_log = folder / "prompts.jsonl"
     host = start(knowledge(folder), RAGBOT_TEST_PROMPT_LOG=str(prompt_log))
     host.prompt_log = prompt_log
+    host.kb_folder = folder
     try:
         yield host
     finally:

@@ -79,3 +79,15 @@ def test_one_info_line_per_request_without_text(main_host):
     assert "UNIQUE-QUESTION-MARKER" not in log
     assert "Silverrun" not in log  # document text neither
     assert any(f"completion_tokens={last[1]['usage']['completion_tokens']} " in l for l in lines)
+
+
+def test_index_rebuild_is_counted(main_host):
+    before = metrics(main_host)
+    docs = main_host.kb_folder / "docs.txt"
+    (main_host.kb_folder / "moon.txt").write_text("The moon of Norland is pale.\n", encoding="utf-8")
+    docs.write_text(docs.read_text(encoding="utf-8") + "moon.txt\n", encoding="utf-8")
+    ok = 'ragbot_index_rebuilds_total{outcome="ok"}'
+    after = wait_for(lambda: (lambda m: m if m[ok] > before[ok] else None)(metrics(main_host)), timeout=30)
+    assert after, "no rebuild counted"
+    assert after["ragbot_index_chunks"] == before["ragbot_index_chunks"] + 1
+    assert after["ragbot_index_rebuild_seconds_count"] > before["ragbot_index_rebuild_seconds_count"]
