@@ -17,11 +17,12 @@ log = logging.getLogger("ragbot.requests")
 
 
 class RequestRecord:
-    def __init__(self, request_id: str, stats: Any, on_finish: Callable[[], None] | None = None):
+    def __init__(self, request_id: str, stats: Any, on_finish: Callable[[], None] | None = None,
+                 started: float | None = None):
         self.request_id = request_id
         self.stats = stats  # GenerationStats, filled in by the LLM
         self._on_finish = on_finish
-        self.started = time.monotonic()
+        self.started = time.monotonic() if started is None else started
         self.first_chunk: float | None = None
         self.chunks = 0
         self.finish_reason: str | None = None

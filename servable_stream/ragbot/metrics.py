@@ -6,7 +6,8 @@ Names:
   ragbot_requests_total{outcome="ok|error|cancelled|rejected|invalid"}
   ragbot_active_streams                 admitted requests generating now
   ragbot_queued_requests                requests waiting for a generation slot
-  ragbot_generated_tokens_total
+  ragbot_generated_tokens_total         live: +1 per streamed chunk, reconciled with the
+                                        model's token count when an answer completes
   ragbot_time_to_first_token_seconds    histogram
   ragbot_time_per_output_token_seconds  histogram (per request: decode time / tokens)
   ragbot_index_chunks                   chunks in the serving index
@@ -29,7 +30,7 @@ ACTIVE_STREAMS = Gauge("ragbot_active_streams", "Admitted requests that are gene
 QUEUED_REQUESTS = Gauge("ragbot_queued_requests", "Requests waiting for a generation slot")
 GENERATED_TOKENS = Counter("ragbot_generated_tokens", "Tokens generated (all requests)")
 TTFT = Histogram(
-    "ragbot_time_to_first_token_seconds", "From request admission to the first text chunk",
+    "ragbot_time_to_first_token_seconds", "From the request (queue wait included) to the first text chunk",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 TPOT = Histogram(

@@ -111,6 +111,7 @@ class RagService:
     def answer(self, request: ChatRequest) -> Answer:
         """Wait for a generation slot (OverloadedError when the queue is full too), then stream."""
         request_id = uuid.uuid4().hex[:12]
+        arrived = time.monotonic()  # TTFT includes any wait in the queue
         try:
             slot = self._admission.admit()
         except OverloadedError as exc:
@@ -118,7 +119,7 @@ class RagService:
             log.info("request %s outcome=rejected reason=%s", request_id, exc)
             raise
         stats = GenerationStats()
-        record = RequestRecord(request_id, stats, on_finish=slot.release)
+        record = RequestRecord(request_id, stats, on_finish=slot.release, started=arrived)
         cancel_event = threading.Event()
         inputs = {
             "question": request.question,
