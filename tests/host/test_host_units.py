@@ -110,3 +110,42 @@ def test_rest_extra_routes_hook():
             assert r.read() == b"up 1\n" and r.headers["Content-Type"] == "text/plain"
     finally:
         server.stop()
+
+
+def test_inputs_must_be_complete_known_and_unique():
+    from tritonclient.grpc import service_pb2
+
+    from ovms_host.tensors import inputs_from_grpc, inputs_from_json
+
+    def request(*names):
+        r = service_pb2.ModelInferRequest(model_name="m")
+        for n in names:
+            r.inputs.add(name=n, datatype="BYTES", shape=[1])
+            r.raw_input_contents.append(b"x")
+        return r
+
+    allowed = ["pre_prompt", "other"]
+    assert len(inputs_from_grpc(request("pre_prompt", "other"), allowed)) == 2
+    for names, words in ((("pre_prompt",), "Missing input 'other'"),
+                         (("pre_prompt", "pre_prompt", "other"), "more than once"),
+                         (("nope",), "Unexpected input name 'nope'"), ((), "no inputs")):
+        with pytest.raises(HostError, match=words) as e:
+            inputs_from_grpc(request(*names), allowed)
+        assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(HostError, match="Missing input 'other'"):
+        inputs_from_json({"inputs": [{"name": "pre_prompt", "datatype": "BYTES", "data": ["x"]}]},
+                         allowed)
+    with pytest.raises(HostError, match="must be an object"):
+        inputs_from_json({"inputs": ["pre_prompt"]}, allowed)
+
+
+def test_metrics_route_serves_the_default_registry():
+    from prometheus_client import Counter
+
+    from ovms_host.metrics import metrics_route
+
+    Counter("ovms_host_unit_test_hits", "a test counter").inc()
+    route = metrics_route()
+    resp = route.handler(None, route.regex.match("/metrics"))
+    assert resp.status == 200 and resp.content_type.startswith("text/plain")
+    assert b"ovms_host_unit_test_hits_total 1.0" in resp.body
