@@ -59,14 +59,19 @@ def close_quietly(gen):
         pass
 
 
-def run_unary(servable: Servable, inputs) -> list[OutTensor]:
-    """All outputs of one request; a generator is drained and each output concatenated."""
+def run_unary(servable: Servable, inputs, is_active=None) -> list[OutTensor]:
+    """All outputs of one request; a generator is drained and each output concatenated.
+    `is_active()` (the RPC's) is asked before each step: once the client has gone (cancel,
+    deadline) the generator is closed, so the servable stops generating."""
     result = start(servable, inputs)
     if not is_generator(result):
         return step_outputs(servable, result)
     gathered: dict[str, list[OutTensor]] = {}
     try:
         for step in result:
+            if is_active is not None and not is_active():
+                raise HostError(grpc.StatusCode.CANCELLED, "The client cancelled the request "
+                                "or its deadline passed; generation stopped")
             for out in step_outputs(servable, step):
                 gathered.setdefault(out.name, []).append(out)
     finally:

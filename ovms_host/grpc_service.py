@@ -59,7 +59,7 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
         try:
             servable = self.registry.get(request.model_name)
             inputs = inputs_from_grpc(request, servable.spec.input_names)
-            outputs = execution.run_unary(servable, inputs)
+            outputs = execution.run_unary(servable, inputs, is_active=context.is_active)
         except Exception as e:
             log.warning("ModelInfer on %s failed: %s", request.model_name, e,
                         exc_info=log.isEnabledFor(logging.DEBUG))

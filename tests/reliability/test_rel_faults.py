@@ -91,3 +91,21 @@ def test_index_rebuild_is_counted(main_host):
     assert after, "no rebuild counted"
     assert after["ragbot_index_chunks"] == before["ragbot_index_chunks"] + 1
     assert after["ragbot_index_rebuild_seconds_count"] > before["ragbot_index_rebuild_seconds_count"]
+
+
+def test_unary_client_deadline_stops_generation(main_host):
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    before = requests_total(metrics(main_host), "cancelled")
+    client = grpcclient.InferenceServerClient(main_host.grpc_url)
+    try:
+        with __import__("pytest").raises(InferenceServerException) as e:
+            client.infer("python_model", [raw_input(ask("Tell me everything about zorblat. SLOW-TOKENS",
+                                                        max_new_tokens=1500))], client_timeout=1.5)
+        assert "DEADLINE" in str(e.value.status()) or "Deadline" in str(e.value)
+    finally:
+        client.close()
+    m = wait_for(lambda: (lambda m: m if requests_total(m, "cancelled") > before
+                          and m["ragbot_active_streams"] == 0 else None)(metrics(main_host)), timeout=5)
+    assert m, "the generation went on after the client's deadline"
