@@ -98,3 +98,15 @@ def test_sigterm_with_stream_in_flight_closes_generator_after_grace(tmp_path):
     log = host.log_text()
     assert (tmp_path / "gen-inflight").read_text() == "closed", log
     assert "server shutting down" in log, log
+
+
+def test_sigint_is_a_graceful_shutdown_too(tmp_path):
+    import signal
+
+    host = start_host(config("echo_servable"), env={"ECHO_MARKER_DIR": str(tmp_path)})
+    host.wait_ready(timeout=30)
+    host.proc.send_signal(signal.SIGINT)
+    assert host.proc.wait(15) == 0, host.log_text()
+    host.stop()
+    assert (tmp_path / "finalized").read_text() == "yes", host.log_text()
+    assert "Shutdown complete" in host.log_text()

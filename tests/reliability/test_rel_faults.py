@@ -109,3 +109,25 @@ def test_unary_client_deadline_stops_generation(main_host):
     m = wait_for(lambda: (lambda m: m if requests_total(m, "cancelled") > before
                           and m["ragbot_active_streams"] == 0 else None)(metrics(main_host)), timeout=5)
     assert m, "the generation went on after the client's deadline"
+
+
+def test_cancel_frees_the_model_for_the_next_request(main_host):
+    """Without the slow hook: a long answer (~1500 tokens) is cancelled after its first chunk;
+    the next request must not wait for the rest of it (the model serialises generation)."""
+    long_prompt = [raw_input(ask("Tell me about zorblat.", max_new_tokens=1500))]
+    short_prompt = [raw_input(ask("What is a zorblat?", max_new_tokens=4))]
+    started = time.monotonic()
+    s, last = stream_once(main_host.grpc_url, long_prompt, timeout=60)
+    full = time.monotonic() - started
+    assert last[0] == "end" and last[1]["usage"]["completion_tokens"] > 1000, last
+    first_chunk = next(e[2] for e in s.got if e[0] == "chunk") - s.started
+
+    s = Stream(main_host.grpc_url, long_prompt)
+    assert s.next(timeout=30)[0] == "chunk"
+    cancelled = time.monotonic()
+    s.close(cancel=True)
+    s2, last = stream_once(main_host.grpc_url, short_prompt)
+    after_cancel = time.monotonic() - cancelled
+    assert last[0] == "end", s2.got
+    # the rest of the long answer would take (full - first_chunk) alone
+    assert after_cancel < 0.6 * (full - first_chunk) + 0.3, (after_cancel, full, first_chunk)
