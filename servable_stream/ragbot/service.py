@@ -137,6 +137,7 @@ class RagService:
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
+        log.info("RAG service closed (docs watcher stopped)")
 
 
 def _placeholder_index() -> KnowledgeIndex:

@@ -82,4 +82,4 @@ def test_sigterm_lets_short_streams_finish_and_ends_long_ones_clearly(tight_host
         long.close()
     log = tight_host.log_text()
     assert "Finalizing model python_model" in log and "Shutdown complete" in log
-    assert "stopped watching" in log or "Shutdown complete" in log
+    assert "RAG service closed (docs watcher stopped)" in log
