@@ -175,9 +175,14 @@ def wait_for(predicate, timeout=10.0, interval=0.05):
     return predicate()
 
 
-def rss_kb(pid: int) -> int:
+def proc_status(pid: int, field: str) -> int:
+    """A number from /proc/<pid>/status, e.g. VmRSS (kB) or Threads."""
     text = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", text).group(1))
+    return int(re.search(rf"{field}:\s+(\d+)", text).group(1))
+
+
+def rss_kb(pid: int) -> int:
+    return proc_status(pid, "VmRSS")
 
 
 def server_ready(host) -> bool:
