@@ -1,8 +1,8 @@
 """llama.cpp (via llama-cpp-python built from its PyPI sdist) on the same random model.
 
 GGUF: the sdist's vendored convert_hf_to_gguf.py turns the torch folder into an F16 GGUF; our
-locally trained byte-level BPE has no registered pre-tokenizer hash, so the converter is told it
-is "gpt-2" (a byte-level regex; token ids are what we feed, so this only affects text). Then
+locally trained byte-level BPE has no tokenizer.model and no registered pre-tokenizer hash, so the
+converter is sent straight to its BPE path and told the pre-tokenizer is "gpt-2" (a byte-level regex; token ids are what we feed, so this only affects text). Then
 llama_model_quantize -> Q4_K_M. Both files live in benchmarks/.cache (never committed).
 Measurement: the same 1000 token ids, llm.eval() for prompt processing, then 128 greedy tokens
 one llm.eval([t]) at a time (EOS masked), n_threads = n_threads_batch = 2.
@@ -26,6 +26,10 @@ src = sys.argv.pop(1)
 sys.path[:0] = [src, src + "/gguf-py"]
 import conversion.base as base
 base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "gpt-2"
+def _no_spm(self, *a, **k):  # no tokenizer.model (and no sentencepiece): go straight to BPE
+    raise FileNotFoundError("byte-level BPE tokenizer.json only")
+base.TextModel._set_vocab_sentencepiece = _no_spm
+base.TextModel._set_vocab_llama_hf = _no_spm
 sys.argv[0] = src + "/convert_hf_to_gguf.py"
 import runpy
 runpy.run_path(sys.argv[0], run_name="__main__")
@@ -60,12 +64,17 @@ def ensure_gguf(torch_dir: Path, info: dict) -> dict:
 
 
 def measure(q4: str, prompt: list[int], new: int, threads: int, repeats: int) -> dict:
+    import llama_cpp
     import numpy as np
     from llama_cpp import Llama
 
     llm = Llama(model_path=q4, n_ctx=2048, n_batch=512, n_ubatch=512, n_threads=threads,
                 n_threads_batch=threads, verbose=False)
-    eos = llm.token_eos()
+    eos, n_vocab = llm.token_eos(), llm.n_vocab()
+
+    def last_logits():  # llama-cpp-python keeps no scores without logits_all: read the context's
+        ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(n_vocab,)).copy()
 
     def one(ids, n):
         llm.reset()
@@ -74,7 +83,7 @@ def measure(q4: str, prompt: list[int], new: int, threads: int, repeats: int) ->
         t_prefill = time.perf_counter() - t0
         stamps = []
         for _ in range(n):
-            logits = np.array(llm.scores[llm.n_tokens - 1])
+            logits = last_logits()
             logits[eos] = -np.inf
             tok = int(logits.argmax())
             stamps.append(time.perf_counter())  # token available (sampled)

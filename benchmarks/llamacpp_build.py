@@ -40,7 +40,8 @@ def ensure_built() -> dict:
          "-d", str(sdist_dir), "-q")
     download_s = time.perf_counter() - t0
     env = dict(os.environ, CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2),
-               CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF")
+               # LLAVA_BUILD=OFF: skip libmtmd (clip.cpp etc.), never imported here (llama_cpp loads it lazily)
+               CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAVA_BUILD=OFF")
     sdist = glob.glob(str(sdist_dir / "llama_cpp_python-*.tar.gz"))[0]
     t1 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", sdist, "-w", str(wheel_dir)],

@@ -8,6 +8,15 @@ lower is better). Each ratio's two sides are measured back to back in this run.
 """
 from __future__ import annotations
 
+if __name__ == "__main__" and not __package__:  # `python benchmarks/run.py` (the Makefile's way)
+    import runpy
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    runpy.run_module("benchmarks.run", run_name="__main__", alter_sys=True)
+    raise SystemExit(0)
+
 import json
 import os
 import platform
@@ -47,7 +56,9 @@ def child(module: str, args: dict | None = None, **kw) -> dict:
     if "error" in res:
         log(f"  FAILED: {res['error']}\n{res['stderr_tail'][-1500:]}")
     else:
-        log(f"  done in {res['_wall_s']} s")
+        brief = {k: res[k] for k in ("ttft_s", "request_s", "decode_tok_s", "prefill_tok_s")
+                 if k in res}
+        log(f"  done in {res['_wall_s']} s {json.dumps(brief) if brief else ''}")
     return res
 
 
@@ -115,12 +126,16 @@ def main() -> None:
     out["llamacpp"] = ({"error": "skipped (BENCH_SKIP_LLAMACPP=1)"} if SKIP_LLAMACPP else
                        child("llamacpp_bench", {"torch_model": p["torch"]}, timeout=3600))
     out["embeddings"] = child("embed_bench")
-    out["served"] = served_measurements(p)
+    log("served (host over gRPC)")
+    from .embed_bench import OV_DIR
+    out["served"] = served_measurements(p, opt, props, str(OV_DIR))
 
     out["goals"] = goals(out)
     out["bench_wall_s"] = round(time.perf_counter() - t_start, 1)
     RESULTS.write_text(json.dumps(out, indent=2))
     print_table(out)
+    from .report import update_readme
+    update_readme(out)
     log(f"wrote {RESULTS} (bench wall {out['bench_wall_s']} s)")
 
 
@@ -208,6 +223,10 @@ def print_table(o: dict) -> None:
     for k, v in o["goals"].items():
         raw = json.dumps(v.get("raw", v.get("reason", "")))
         print("{:<36} {:>10}  {}".format(k, str(v.get("value")), raw[:160]))
+    print("\nin-process backends (INT4 preset unless named):")
+    for name, r in o["inprocess"].items():
+        print(f"  {name:<16} ttft {r.get('ttft_s')} s  decode {r.get('decode_tok_s')} tok/s  "
+              f"request {r.get('request_s')} s")
     print("\nproperties:", json.dumps(o["properties"]["chosen"]))
     print("decode sweep tok/s:", json.dumps(o["properties"]["decode_sweep_tok_s"]))
     print("ttft sweep s:", json.dumps(o["properties"]["ttft_sweep_s"]))
