@@ -46,6 +46,11 @@ SWEEP_PROMPT, SWEEP_NEW = 64, 64
 SKIP_LLAMACPP = os.environ.get("BENCH_SKIP_LLAMACPP") == "1"
 
 
+def core_props(props: dict) -> dict:
+    """Drop openvino-genai-only keys (ATTENTION_BACKEND): the CPU plugin itself rejects them."""
+    return {k: v for k, v in props.items() if k != "ATTENTION_BACKEND"}
+
+
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -110,14 +115,15 @@ def main() -> None:
                          "ttft_sweep_s": ttft_table, "ttft_winner": ttft_name, "chosen": props}
 
     # --- in-process backends, INT4 preset model, 1000-token prompt + 128 tokens ---
-    opt = child("ov_backends", {"backend": "optimum", "model": p["ov-int4"], "props": props})
+    opt = child("ov_backends", {"backend": "optimum", "model": p["ov-int4"],
+                                "props": core_props(props)})
     gen = child("ov_backends", {"backend": "genai", "model": p["ov-int4"], "props": props})
     gen_all = child("ov_backends", {"backend": "genai", "model": p["ov-int4-all"], "props": props})
     gen_int8 = child("ov_backends", {"backend": "genai", "model": p["ov-int8"], "props": props,
                                      "repeats": 1})
     out["inprocess"] = {"optimum_int4": opt, "genai_int4": gen, "genai_int4_all": gen_all,
                         "genai_int8": gen_int8}
-    cb_props = {k: v for k, v in props.items() if k != "ATTENTION_BACKEND"}
+    cb_props = core_props(props)
     out["cb_streams"] = child("cb", {"model": p["ov-int4"], "props": cb_props, "what": "streams"})
     out["cb_followup"] = child("cb", {"model": p["ov-int4"], "props": cb_props, "what": "followup",
                                         "new_tokens": 8})
@@ -128,7 +134,7 @@ def main() -> None:
     out["embeddings"] = child("embed_bench")
     log("served (host over gRPC)")
     from .embed_bench import OV_DIR
-    out["served"] = served_measurements(p, opt, props, str(OV_DIR))
+    out["served"] = served_measurements(p, opt, core_props(props), str(OV_DIR))
 
     out["goals"] = goals(out)
     out["bench_wall_s"] = round(time.perf_counter() - t_start, 1)
