@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any, Iterator
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -41,6 +42,9 @@ GENAI_PROPERTIES: dict = {}
 class GenaiLLM(StreamingLLM):
     engine: Any  # ContinuousBatchingEngine
     eos_ids: tuple[int, ...] = ()
+    # the pipeline matches text stop strings with the folder's openvino_tokenizer; without it
+    # a stop string would fail the whole step, so they are only cut here (and the request released)
+    engine_stop_strings: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -63,7 +67,8 @@ class GenaiLLM(StreamingLLM):
         max_new = max_new_tokens or self.max_new_tokens
         prompt_ids = self.encode(prompt)
         stats.prompt_tokens = len(prompt_ids)
-        config = generation_config(max_new, temperature, self.seed, eos_ids, text_stops)
+        engine_stops = text_stops if self.engine_stop_strings else ()
+        config = generation_config(max_new, temperature, self.seed, eos_ids, engine_stops)
         cancel_event = cancel_event or threading.Event()
 
         request = self.engine.submit(prompt_ids, config, cancel_event)
@@ -136,18 +141,14 @@ def load_genai_llm(settings, scheduler: dict | None = None) -> GenaiLLM:
 
     started = time.monotonic()
     tokenizer = AutoTokenizer.from_pretrained(str(settings.llm_model_dir))
-    try:
-        pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler)
-    except RuntimeError as exc:
-        from .errors import ModelMissingError
-
-        if "openvino_tokenizer" in str(exc) or "tokenizer" in str(exc).lower():
-            raise ModelMissingError(
-                f"LLM_BACKEND=genai needs openvino_tokenizer.xml/openvino_detokenizer.xml in "
-                f"{settings.llm_model_dir}; re-create the folder with `python download_model.py "
-                f"--model {settings.selected_model}` or use LLM_BACKEND=optimum ({exc})"
-            ) from exc
-        raise
+    pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler)
+    has_ov_tokenizer = (Path(settings.llm_model_dir) / "openvino_tokenizer.xml").is_file()
+    if not has_ov_tokenizer:
+        log.warning(
+            "%s has no openvino_tokenizer.xml: text stop strings are cut after decoding only; "
+            "re-create the folder with `python download_model.py --model %s` to have the engine stop on them",
+            settings.llm_model_dir, settings.selected_model,
+        )
     eos = pipe.get_config().eos_token_id
     log.info(
         "LLM %s loaded on %s in %.1f s (genai continuous batching)",
@@ -160,4 +161,5 @@ def load_genai_llm(settings, scheduler: dict | None = None) -> GenaiLLM:
         max_new_tokens=settings.max_new_tokens,
         seed=settings.seed,
         eos_ids=(eos,) if isinstance(eos, int) and eos >= 0 else (),
+        engine_stop_strings=has_ov_tokenizer,
     )

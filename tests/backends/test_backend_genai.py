@@ -187,3 +187,35 @@ def test_a_failing_step_reaches_every_waiting_stream_at_once(genai_llm):
         assert run(llm, STORY, max_new_tokens=5)[1].finish_reason == "length"
     finally:
         engine.close()
+
+
+def test_a_folder_without_openvino_tokenizer_still_stops_on_text(tmp_path, backend_docs):
+    import shutil
+
+    from ragbot.llm import load_llm
+    from ragbot.settings import Settings
+    from tests.conftest import SERVABLE, rag_env
+    from tests.models import tiny_random_dir
+
+    for f in tiny_random_dir().iterdir():
+        if not f.name.startswith(("openvino_tokenizer", "openvino_detokenizer")):
+            shutil.copy(f, tmp_path / f.name)
+    llm = load_llm(Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_MODEL_DIR=str(tmp_path), LLM_BACKEND="genai")))
+    try:
+        full, _ = run(llm, STORY, max_new_tokens=40)
+        stop = full.strip()[5:9]
+        cut, stats = run(llm, STORY, stop=[stop], max_new_tokens=40)
+        assert stop not in cut and full.startswith(cut) and stats.finish_reason == "stop"
+    finally:
+        llm.engine.close()
+
+
+def test_llm_backend_setting(backend_docs):
+    from ragbot.errors import ConfigError
+    from ragbot.settings import Settings
+    from tests.conftest import SERVABLE, rag_env
+
+    assert Settings.from_env(SERVABLE, rag_env(backend_docs)).llm_backend == "optimum"
+    assert Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_BACKEND="GenAI")).llm_backend == "genai"
+    with pytest.raises(ConfigError, match="optimum, genai"):
+        Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_BACKEND="vllm"))
