@@ -110,6 +110,7 @@ class ContinuousBatchingEngine:
                 for r in self._active:
                     self._end(r, "cancelled", cancel=True)
                 self._active.clear()
+                self._release_cancelled()
                 return False
             if request.should_stop():
                 request.events.put(("done", "cancelled"))
@@ -120,6 +121,16 @@ class ContinuousBatchingEngine:
                 request.events.put(("error", exc))
                 continue
             self._active.append(request)
+
+    def _release_cancelled(self, max_steps: int = 4) -> None:
+        """Let the pipeline free the KV blocks of cancelled requests (it does so in step())."""
+        try:
+            for _ in range(max_steps):
+                if not self._pipe.has_non_finished_requests():
+                    return
+                self._pipe.step()
+        except Exception:  # closing anyway
+            pass
 
     def _cancel_stopped(self) -> None:
         stopped = [r for r in self._active if r.should_stop()]

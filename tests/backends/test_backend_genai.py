@@ -143,6 +143,9 @@ class FaultyPipe:
     def add_request(self, *args):
         return self.pipe.add_request(*args)
 
+    def has_non_finished_requests(self):
+        return self.pipe.has_non_finished_requests()
+
     def step(self):
         if self.fail.is_set():
             raise RuntimeError("injected step failure")
