@@ -9,6 +9,20 @@ from .paths import BENCH, RESULTS
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
+REPO = BENCH.parent
+
+
+def relative(o):
+    """Strip the checkout's absolute prefix from every string (results.json is tracked)."""
+    if isinstance(o, dict):
+        return {k: relative(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [relative(v) for v in o]
+    if isinstance(o, str):
+        return o.replace(str(REPO) + "/", "").replace(str(REPO), ".")
+    return o
+
+
 def _fmt(v) -> str:
     return "—" if v is None else str(v)
 
