@@ -1,7 +1,11 @@
 """Build and cache the TinyLlama-shaped random model and its OpenVINO variants.
 
-    torch/       LlamaForCausalLM, random FP32 weights (seed 0), HF tokenizer   ~4.4 GB
-    ov-fp32/     optimum-intel export (stateful IR, FP32 weights) + OV tokenizer/detokenizer
+    torch/       LlamaForCausalLM, random FP32 weights (seed 0, N(0, 0.02) written straight
+                 into uninitialised tensors: no default init pass), HF tokenizer   ~4.4 GB
+    (ov-ir.tmp/  optimum-intel export, stateful IR with FP16-stored weights + OV tokenizer /
+                 detokenizer: only the source of the compressions below, deleted afterwards;
+                 no measurement uses an uncompressed IR, and writing 4.2 GB of FP32 IR was the
+                 largest single step of a cold build)
     ov-int8/     NNCF INT8_ASYM (weights only)
     ov-int4/     NNCF INT4_ASYM group 128 ratio 0.8 (the tiny-llama preset's recipe), rest INT8
     ov-int4-all/ NNCF INT4_SYM group 128 ratio 1.0 all_layers (embeddings/lm_head too)
@@ -37,8 +41,7 @@ ZEPHYR_CHAT_TEMPLATE = (
 )
 CORPUS_BYTES = 12_000_000  # enough text for a 32k byte-level BPE vocabulary
 
-VARIANTS = {  # folder -> nncf.compress_weights kwargs (None: the FP32 export itself)
-    "ov-fp32": None,
+VARIANTS = {  # folder -> nncf.compress_weights kwargs
     "ov-int8": dict(mode="INT8_ASYM"),
     "ov-int4": dict(mode="INT4_ASYM", group_size=128, ratio=0.8),
     "ov-int4-all": dict(mode="INT4_SYM", group_size=128, ratio=1.0, all_layers=True),
@@ -95,7 +98,16 @@ def build_torch(dest: Path) -> None:
     torch.manual_seed(SEED)
     config = LlamaConfig(**TINYLLAMA_SHAPE, bos_token_id=tok.bos_token_id,
                          eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    model = LlamaForCausalLM(config).eval()
+    with torch.device("meta"):  # no allocation, no default init (two passes over 1.1B params)
+        model = LlamaForCausalLM(config)
+    model = model.to_empty(device="cpu").eval()
+    gen = torch.Generator().manual_seed(SEED)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.dim() == 1:  # RMSNorm weights
+                param.fill_(1.0)
+            else:
+                param.normal_(0.0, config.initializer_range, generator=gen)
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tok.save_pretrained(tmp)
@@ -106,7 +118,7 @@ def build_torch(dest: Path) -> None:
     tmp.rename(dest)
 
 
-def export_fp32(src: Path, dest: Path) -> None:
+def export_ir(src: Path, dest: Path) -> None:
     import openvino as ov
     from openvino_tokenizers import convert_tokenizer
     from optimum.exporters.openvino import main_export
@@ -116,7 +128,8 @@ def export_fp32(src: Path, dest: Path) -> None:
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     main_export(str(src), output=tmp, task="text-generation-with-past", stateful=True,
-                ov_config=OVConfig(dtype="fp32"))  # explicit: no default INT8 for >1B params
+                ov_config=OVConfig(dtype="fp16"))  # explicit: no default INT8 for >1B params;
+    # fp16 storage halves the bytes written/read; NNCF compresses from it like from FP32
     ov_tok, ov_detok = convert_tokenizer(AutoTokenizer.from_pretrained(src), with_detokenizer=True)
     ov.save_model(ov_tok, tmp / "openvino_tokenizer.xml")
     ov.save_model(ov_detok, tmp / "openvino_detokenizer.xml")
@@ -148,11 +161,14 @@ def ensure_models(root: Path = MODELS, variants=tuple(VARIANTS)) -> dict:
     root.mkdir(parents=True, exist_ok=True)
     info_path = root / "build.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else {"build_s": {}}
-    steps = [("torch", lambda d: build_torch(d)), ("ov-fp32", lambda d: export_fp32(root / "torch", d))]
-    steps += [(v, (lambda v: lambda d: compress(root / "ov-fp32", d, VARIANTS[v]))(v))
-              for v in variants if VARIANTS.get(v)]
+    ir = root / "ov-fp32" if (root / "ov-fp32").is_dir() else root / "ov-ir.tmp"  # old caches
+    need_ir = any(not (root / v).is_dir() for v in variants)
+    steps = [("torch", lambda d: build_torch(d))]
+    if need_ir and not ir.is_dir():
+        steps.append(("ov-ir", lambda d: export_ir(root / "torch", d)))
+    steps += [(v, (lambda v: lambda d: compress(ir, d, VARIANTS[v]))(v)) for v in variants]
     for name, build in steps:
-        dest = root / name
+        dest = ir if name == "ov-ir" else root / name
         if dest.is_dir():
             continue
         print(f"[models] building {name} ...", flush=True)
@@ -161,14 +177,19 @@ def ensure_models(root: Path = MODELS, variants=tuple(VARIANTS)) -> dict:
         info["build_s"][name] = round(time.perf_counter() - t0, 1)
         print(f"[models] {name}: {info['build_s'][name]} s", flush=True)
         info_path.write_text(json.dumps(info, indent=2))
-    info["paths"] = {name: str(root / name) for name, _ in steps}
-    info["size_mb"] = {name: folder_mb(root / name) for name, _ in steps}
+    if ir.name == "ov-ir.tmp":
+        shutil.rmtree(ir, ignore_errors=True)
+    names = ["torch", *variants]
+    info["paths"] = {name: str(root / name) for name in names}
+    info["size_mb"] = {name: folder_mb(root / name) for name in names}
     info["recipes"] = {k: v for k, v in VARIANTS.items() if v}
     info_path.write_text(json.dumps(info, indent=2))
     return info
 
 
 if __name__ == "__main__":
+    import sys
+
     from .common import emit
 
-    emit(ensure_models())
+    emit(ensure_models(Path(sys.argv[2]) if len(sys.argv) > 2 else MODELS))
