@@ -98,6 +98,9 @@ def check_model_dir(model_dir: Path, preset_name: str) -> None:
 def load_llm(settings) -> StreamingLLM:
     """Load the model once, with the backend settings.llm_backend names."""
     check_device(settings.device)
+    from .online import with_llm_folder
+
+    settings = with_llm_folder(settings)  # online mode: a missing default folder is pulled
     check_model_dir(settings.llm_model_dir, settings.selected_model)
     if settings.llm_backend == "genai":
         from .llm_genai import load_genai_llm

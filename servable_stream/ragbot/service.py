@@ -20,6 +20,7 @@ from .embeddings import load_embeddings
 from .index import IndexHolder, KnowledgeIndex, build_index_from_docs
 from .ingest import Indexer
 from .llm import GenerationStats, load_llm
+from .online import embedding_folder
 from .request import ChatRequest
 from .settings import Settings
 from .watcher import DocsWatcher
@@ -93,7 +94,7 @@ class RagService:
         """Load models (unless given), build the first index, start the watcher."""
         started = time.monotonic()
         metrics.serve(settings.metrics_port)
-        embeddings = embeddings or load_embeddings(settings.embedding_model_dir, settings.embedding_model)
+        embeddings = embeddings or load_embeddings(embedding_folder(settings), settings.embedding_model)
         llm = llm or load_llm(settings)
         service = cls(settings, embeddings, llm, IndexHolder(_placeholder_index()))
         service.holder.swap(service.build_index())
