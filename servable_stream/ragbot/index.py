@@ -22,6 +22,8 @@ from .documents import load_documents
 from .index_store import DocRecord
 
 log = logging.getLogger(__name__)
+# faiss reports each SIMD build it tries at INFO; an operator needs none of that
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
