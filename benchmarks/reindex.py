@@ -58,11 +58,30 @@ def measure(embeddings, n_docs: int = N_DOCS, chars: int = DOC_CHARS, repeats: i
             "runs_full_s": [round(x, 3) for x in full], "runs_incremental_s": [round(x, 3) for x in incr]}
 
 
+def kb_index(embed_dir: Path) -> dict:
+    """Build (or reuse) the persisted index of the served ~10k-chunk knowledge base, exactly as
+    the host's Settings will key it (all-MiniLM-L6-v2, chunks 1000/200)."""
+    from ragbot.embeddings import load_embeddings
+    from ragbot.ingest import Indexer
+
+    from .served import KB_DIR, knowledge_base
+
+    indexer = Indexer(knowledge_base(), load_embeddings(embed_dir, "all-MiniLM-L6-v2"),
+                      embedding_model="all-MiniLM-L6-v2", index_dir=KB_DIR / "index")
+    indexer.rebuild()
+    r = indexer.last_report
+    return {"chunks": r.chunks, "embedded_chunks": r.embedded_chunks, "seconds": round(r.seconds, 1)}
+
+
 def main() -> None:
     a = child_args()
     repo = Path(__file__).resolve().parent.parent
     sys.path[:0] = [str(repo), str(repo / "servable_stream")]
     from ragbot.embeddings import load_embeddings
+
+    if a.get("what") == "kb_index":
+        emit(kb_index(Path(a["embed_dir"])))
+        return
 
     if a.get("embed_dir"):
         embed_dir = Path(a["embed_dir"])
