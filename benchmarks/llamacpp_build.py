@@ -73,6 +73,9 @@ def ensure_built(root: Path = ROOT) -> dict:
     cpu_after = os.times()
     shutil.rmtree(site, ignore_errors=True)
     shutil.copytree(src / top / "llama_cpp", site / "llama_cpp")
+    # llama_cpp imports diskcache at import time (llama_cache.py); the wheel route pulled it in
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
+                    "diskcache"], check=True)
     lib = site / "llama_cpp" / "lib"
     lib.mkdir(exist_ok=True)
     for so in glob.glob(str(build / "bin" / "lib*.so*")):

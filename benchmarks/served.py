@@ -107,7 +107,7 @@ def stream_once(url: str, question: str, new_tokens: int = NEW_TOKENS, timeout: 
             return
         end = result.as_numpy("end_signal")
         if end is not None and end.size:
-            events.put(("end", end.reshape(-1)[0], now))
+            events.put(("end", end.tobytes(), now))  # UINT8 tensor of JSON bytes
         else:
             events.put(("chunk", None, now))
 
