@@ -185,7 +185,9 @@ def goals(o: dict) -> dict:
 
     g["served_vs_inprocess_decode"] = o["served"]["served_vs_inprocess_decode"]
     g["genai_vs_optimum_request"] = {
-        "value": ratio(gen.get("request_s"), opt.get("request_s")),
+        # speed-up of genai: optimum's request time / genai's (like llamacpp_vs_ours_request,
+        # the goal >= 1.3 means "genai 1.3x faster"; genai/optimum read as met when slower)
+        "value": ratio(opt.get("request_s"), gen.get("request_s")),
         "raw": {"genai_request_s": gen.get("request_s"), "optimum_request_s": opt.get("request_s"),
                 "genai_decode_tok_s": gen.get("decode_tok_s"),
                 "optimum_decode_tok_s": opt.get("decode_tok_s"),
