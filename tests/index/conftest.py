@@ -3,7 +3,6 @@ fails the test if the code under test connects anywhere but 127.0.0.1."""
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,20 +13,8 @@ from langchain_core.embeddings import Embeddings
 LOCAL = "127.0.0.1"
 
 
-@pytest.fixture(autouse=True)
-def only_local_connections(monkeypatch):
-    attempts: list = []
-    real_connect = socket.socket.connect
-
-    def connect(sock, address):
-        if not (isinstance(address, tuple) and address[0] == LOCAL):
-            attempts.append(address)
-            raise OSError(f"test guard: refused connect to {address!r}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    yield attempts
-    assert not attempts, f"code tried to connect outside 127.0.0.1: {attempts}"
+# the same autouse guard as the document tests: any connect outside 127.0.0.1 fails the test
+from tests.documents.conftest import only_local_connections  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
