@@ -2,6 +2,7 @@
 whose code tries to connect anywhere but 127.0.0.1."""
 from __future__ import annotations
 
+import contextlib
 import http.server
 import socket
 import ssl
@@ -124,7 +125,9 @@ def _handler(server: LocalServer):
     return Handler
 
 
-def _serve(server: LocalServer, ssl_context: ssl.SSLContext | None = None):
+@contextlib.contextmanager
+def _serving(server: LocalServer, ssl_context: ssl.SSLContext | None = None):
+    """Run `server` on a free 127.0.0.1 port for the duration of the block."""
     httpd = http.server.ThreadingHTTPServer((LOCAL, 0), _handler(server))
     httpd.daemon_threads = True
     httpd.block_on_close = False
@@ -134,13 +137,6 @@ def _serve(server: LocalServer, ssl_context: ssl.SSLContext | None = None):
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
-    return httpd, thread
-
-
-@pytest.fixture
-def local_server():
-    server = LocalServer(port=0)
-    httpd, thread = _serve(server)
     try:
         yield server
     finally:
@@ -148,6 +144,12 @@ def local_server():
         httpd.shutdown()
         httpd.server_close()
         thread.join(2)
+
+
+@pytest.fixture
+def local_server():
+    with _serving(LocalServer(port=0)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -170,15 +172,8 @@ def tls_server(tls_cert):
     cert, key = tls_cert
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
-    server = LocalServer(port=0, scheme="https")
-    httpd, thread = _serve(server, ctx)
-    try:
+    with _serving(LocalServer(port=0, scheme="https"), ctx) as server:
         yield server
-    finally:
-        server.stop.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(2)
 
 
 @pytest.fixture
