@@ -119,9 +119,13 @@ class StreamClient:
         history: Iterable[Mapping[str, str]] = (),
         max_new_tokens: int | None = None,
         temperature: float | None = None,
+        ignore_eos: bool = False,
+        retrieval: bool = True,
     ) -> "Answer":
-        """Start generating; iterate the returned `Answer` for the events."""
-        payload = encode_request(question, history, max_new_tokens, temperature)
+        """Start generating; iterate the returned `Answer` for the events.
+
+        `ignore_eos`: exactly max_new_tokens tokens; `retrieval=False`: no documents."""
+        payload = encode_request(question, history, max_new_tokens, temperature, ignore_eos, retrieval)
         pre_prompt = grpcclient.InferInput(INPUT_NAME, [1], "BYTES")
         pre_prompt.set_data_from_numpy(np.array([payload], dtype=object))
         answer = Answer(self._pool, self.idle_timeout)

@@ -43,8 +43,11 @@ def encode_request(
     history: Iterable[Mapping[str, str]] = (),
     max_new_tokens: int | None = None,
     temperature: float | None = None,
+    ignore_eos: bool = False,
+    retrieval: bool = True,
 ) -> bytes:
-    """The `pre_prompt` payload: UTF-8 JSON with the question and prior turns."""
+    """The `pre_prompt` payload: UTF-8 JSON with the question and prior turns; options
+    at their defaults are left out."""
     turns = []
     for turn in history:
         role, content = turn.get("role"), turn.get("content")
@@ -56,6 +59,10 @@ def encode_request(
         payload["max_new_tokens"] = int(max_new_tokens)
     if temperature is not None:
         payload["temperature"] = float(temperature)
+    if ignore_eos:
+        payload["ignore_eos"] = True
+    if not retrieval:
+        payload["retrieval"] = False
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 

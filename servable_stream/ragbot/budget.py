@@ -33,13 +33,14 @@ def fit_prompt(
     context_window: int,
     render: Callable[[list[dict[str, str]]], str],
     count_tokens: Callable[[str], int],
+    closed_book: bool = False,
 ) -> FittedPrompt:
     history, hits = list(history), list(hits)
     wanted_answer = min(max_new_tokens, context_window // 4)
     limit = context_window - wanted_answer
 
     def tokens(hist, passages) -> tuple[str, int]:
-        prompt = render(build_messages(question, hist, passages))
+        prompt = render(build_messages(question, hist, passages, closed_book))
         return prompt, count_tokens(prompt)
 
     while True:

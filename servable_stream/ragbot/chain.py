@@ -1,7 +1,8 @@
 """The retrieval-QA flow as LCEL runnables: retrieve -> fit prompt to the context window -> llm stream.
 
 Built once at startup. Everything about one request travels in the input dict:
-{"question", "history", "max_new_tokens", "temperature", "cancel_event", "stats"}.
+{"question", "history", "max_new_tokens", "temperature", "ignore_eos", "retrieval",
+"cancel_event", "stats"}.
 The stream yields `str` text chunks, then one `dict` end info:
 {"sources": [...], "usage": {...}, "finish_reason": ..., "knowledge_base": {"documents",
 "chunks"}, "note"?}; sources are the passages the model actually saw (the budget may drop
@@ -34,9 +35,10 @@ def build_rag_chain(
 ) -> Runnable:
     def retrieve(inputs: dict) -> dict:
         index = holder.current  # one reference for the whole request
+        closed_book = inputs.get("retrieval") is False
         return {
             **inputs,
-            "hits": index.search(inputs["question"], k=top_k),
+            "hits": [] if closed_book else index.search(inputs["question"], k=top_k),
             "knowledge_base": {"documents": index.document_count, "chunks": index.chunk_count},
         }
 
@@ -49,6 +51,7 @@ def build_rag_chain(
             context_window,
             render=lambda messages: render(messages, prompt_style, tokenizer),
             count_tokens=count_tokens,
+            closed_book=inputs.get("retrieval") is False,
         )
 
     def generate(inputs: dict) -> Iterator[Any]:
@@ -57,6 +60,7 @@ def build_rag_chain(
         options = {
             "max_new_tokens": fitted.max_new_tokens,
             "temperature": inputs.get("temperature"),
+            "ignore_eos": bool(inputs.get("ignore_eos")),
             "cancel_event": inputs.get("cancel_event"),
             "stats": stats,
         }

@@ -2,7 +2,8 @@
 
 A backend is a LangChain `LLM` whose `.stream(prompt, **options)` yields text chunks as
 tokens arrive. Per-call options travel as kwargs: max_new_tokens, temperature,
-cancel_event (threading.Event) and stats (a GenerationStats that is filled in).
+ignore_eos (generate exactly max_new_tokens: no eos ids, no stop strings), cancel_event
+(threading.Event) and stats (a GenerationStats that is filled in).
 It also offers `tokenizer` (HF tokenizer: chat template) and `count_tokens(prompt)`.
 
     LLM_BACKEND=optimum  llm_optimum.OptimumLLM: one OVModelForCausalLM, one stream at a time
@@ -58,9 +59,12 @@ class StreamingLLM(LLM):
         add_special = not (bos and prompt.startswith(bos))
         return list(self.tokenizer(prompt, add_special_tokens=add_special)["input_ids"])
 
-    def split_stops(self, stop: list[str] | None, eos_ids: list[int]) -> tuple[list[int], tuple[str, ...]]:
+    def split_stops(self, stop: list[str] | None, eos_ids: list[int],
+                    ignore_eos: bool = False) -> tuple[list[int], tuple[str, ...]]:
         """Preset + call stops: those that are one special token become eos ids (decoding
-        would hide them), the rest stay text stops."""
+        would hide them), the rest stay text stops. `ignore_eos`: none at all."""
+        if ignore_eos:
+            return [], ()
         stop_strings = tuple(dict.fromkeys((*self.stop_strings, *(stop or ()))))
         eos_ids = list(eos_ids)
         if self.tokenizer.eos_token_id is not None:

@@ -58,17 +58,18 @@ class GenaiLLM(StreamingLLM):
         *,
         max_new_tokens: int | None = None,
         temperature: float | None = None,
+        ignore_eos: bool = False,
         cancel_event: threading.Event | None = None,
         stats: GenerationStats | None = None,
         **_: Any,
     ) -> Iterator[GenerationChunk]:
         stats = stats if stats is not None else GenerationStats()
-        eos_ids, text_stops = self.split_stops(stop, list(self.eos_ids))
+        eos_ids, text_stops = self.split_stops(stop, list(self.eos_ids), ignore_eos)
         max_new = max_new_tokens or self.max_new_tokens
         prompt_ids = self.encode(prompt)
         stats.prompt_tokens = len(prompt_ids)
         engine_stops = text_stops if self.engine_stop_strings else ()
-        config = generation_config(max_new, temperature, self.seed, eos_ids, engine_stops)
+        config = generation_config(max_new, temperature, self.seed, eos_ids, engine_stops, ignore_eos)
         cancel_event = cancel_event or threading.Event()
 
         request = self.engine.submit(prompt_ids, config, cancel_event)
@@ -104,11 +105,15 @@ class GenaiLLM(StreamingLLM):
         return chunk
 
 
-def generation_config(max_new: int, temperature: float | None, seed: int | None, eos_ids, text_stops):
+def generation_config(max_new: int, temperature: float | None, seed: int | None, eos_ids, text_stops,
+                      ignore_eos: bool = False):
     import openvino_genai as ov_genai
 
     config = ov_genai.GenerationConfig()
     config.max_new_tokens = max_new
+    if ignore_eos:
+        config.ignore_eos = True
+        config.min_new_tokens = max_new
     config.stop_token_ids = set(eos_ids)
     config.stop_strings = set(text_stops)
     config.include_stop_str_in_output = False

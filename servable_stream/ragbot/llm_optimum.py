@@ -40,13 +40,18 @@ class OptimumLLM(StreamingLLM):
         *,
         max_new_tokens: int | None = None,
         temperature: float | None = None,
+        ignore_eos: bool = False,
         cancel_event: threading.Event | None = None,
         stats: GenerationStats | None = None,
         **_: Any,
     ) -> Iterator[GenerationChunk]:
         stats = stats if stats is not None else GenerationStats()
-        eos_ids, text_stops = self.split_stops(stop, _model_eos(self.model))
+        model_eos = _model_eos(self.model)
+        eos_ids, text_stops = self.split_stops(stop, model_eos, ignore_eos)
         max_new = max_new_tokens or self.max_new_tokens
+        # transformers needs eos ids to pad with; min_new_tokens keeps them from ending it
+        length = {"min_new_tokens": max_new} if ignore_eos else {}
+        eos_ids = eos_ids or model_eos or [self.tokenizer.eos_token_id]
 
         inputs = self._tokenize(prompt)
         stats.prompt_tokens = int(inputs["input_ids"].shape[1])
@@ -64,6 +69,7 @@ class OptimumLLM(StreamingLLM):
                         **inputs,
                         **_sampling(temperature, self.seed),
                         max_new_tokens=max_new,
+                        **length,
                         eos_token_id=eos_ids,
                         pad_token_id=_pad_id(self.tokenizer, eos_ids),
                         streamer=streamer,
@@ -87,7 +93,8 @@ class OptimumLLM(StreamingLLM):
                     stats.finish_reason = "stop"
                     raise GenerationError(f"generation failed: {type(payload).__name__}: {payload}") from payload
                 else:
-                    self._finish(stats, payload, eos_ids, streamer, max_new, should_stop.cancelled)
+                    self._finish(stats, payload, [] if ignore_eos else eos_ids, streamer, max_new,
+                                 should_stop.cancelled)
                     return
         finally:
             if worker.is_alive():

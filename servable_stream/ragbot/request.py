@@ -2,7 +2,13 @@
 
 Accepted: raw UTF-8 (`raw_input_contents`) or one BYTES element with its 4-byte
 little-endian length prefix; the text is either a plain question or a JSON object
-{"question", "history": [{"role","content"}], "max_new_tokens", "temperature"}.
+{"question", "history": [{"role","content"}], "max_new_tokens", "temperature",
+"ignore_eos", "retrieval"}:
+  ignore_eos  true: generate exactly max_new_tokens (end-of-sequence tokens and the model's
+              stop strings are ignored), as OVMS's and vLLM's LLM APIs offer; benchmarks
+              and tests use it to fix answer lengths
+  retrieval   false: answer from the model alone, no passages (the closed-book control of
+              `make eval`); default true
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from dataclasses import dataclass, field
 from .errors import InvalidRequestError
 
 ROLES = ("user", "assistant")
-KEYS = ("question", "history", "max_new_tokens", "temperature")
+KEYS = ("question", "history", "max_new_tokens", "temperature", "ignore_eos", "retrieval")
 MAX_TEMPERATURE = 2.0
 
 
@@ -23,6 +29,8 @@ class ChatRequest:
     history: list[tuple[str, str]] = field(default_factory=list)
     max_new_tokens: int | None = None
     temperature: float | None = None
+    ignore_eos: bool = False
+    retrieval: bool = True
 
 
 DATATYPES = ("BYTES", "UINT8")
@@ -113,7 +121,18 @@ def _from_json(text: str) -> ChatRequest:
         history=_history(obj.get("history")),
         max_new_tokens=_max_new_tokens(obj.get("max_new_tokens")),
         temperature=_temperature(obj.get("temperature")),
+        ignore_eos=_flag(obj, "ignore_eos", False),
+        retrieval=_flag(obj, "retrieval", True),
     )
+
+
+def _flag(obj: dict, key: str, default: bool) -> bool:
+    value = obj.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InvalidRequestError(f'"{key}" must be true or false')
+    return value
 
 
 def _history(value) -> list[tuple[str, str]]:

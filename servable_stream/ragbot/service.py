@@ -128,6 +128,8 @@ class RagService:
             # MAX_NEW_TOKENS is the default; the context window bounds any request (budget.py)
             "max_new_tokens": request.max_new_tokens or self.settings.max_new_tokens,
             "temperature": request.temperature,
+            "ignore_eos": request.ignore_eos,
+            "retrieval": request.retrieval,
             "cancel_event": cancel_event,
             "stats": stats,
         }

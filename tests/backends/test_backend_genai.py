@@ -10,7 +10,8 @@ import pytest
 from ragbot.errors import GenerationError
 from ragbot.llm import GenerationStats
 
-# greedy decoding of the tiny random model runs on for hundreds of tokens after these
+# lengths are forced with ignore_eos where a test needs them: a random model built on
+# another machine stops elsewhere
 PROMPTS = [
     "<|user|>\nTell me a story</s>\n<|assistant|>\n",
     "<|user|>\nWhat is a zorblat?</s>\n<|assistant|>\n",
@@ -29,7 +30,7 @@ def run(llm, prompt, **options):
 def test_streams_incrementally_while_the_engine_runs(genai_llm):
     stats = GenerationStats()
     started, arrivals, active_at_first = time.monotonic(), [], None
-    for _chunk in genai_llm.stream(STORY, max_new_tokens=300, stats=stats):
+    for _chunk in genai_llm.stream(STORY, max_new_tokens=300, ignore_eos=True, stats=stats):
         if active_at_first is None:
             active_at_first = genai_llm.engine.active_count
         arrivals.append(time.monotonic() - started)
@@ -84,7 +85,7 @@ def test_cancel_one_of_several_stops_it_while_the_others_finish(genai_llm):
     for t in others:
         t.start()
     stats = GenerationStats()
-    stream = genai_llm.stream(STORY, max_new_tokens=1500, cancel_event=cancel, stats=stats)
+    stream = genai_llm.stream(STORY, max_new_tokens=1500, ignore_eos=True, cancel_event=cancel, stats=stats)
     next(stream)
     cancel.set()
     cancelled_at = time.monotonic()
@@ -101,7 +102,7 @@ def test_cancel_one_of_several_stops_it_while_the_others_finish(genai_llm):
 
 
 def test_abandoned_stream_is_cancelled_in_the_engine(genai_llm):
-    stream = genai_llm.stream(STORY, max_new_tokens=1500)
+    stream = genai_llm.stream(STORY, max_new_tokens=1500, ignore_eos=True)
     next(stream)
     stream.close()
     deadline = time.monotonic() + 2
@@ -111,17 +112,19 @@ def test_abandoned_stream_is_cancelled_in_the_engine(genai_llm):
 
 
 def test_max_new_tokens_gives_length(genai_llm):
-    text, stats = run(genai_llm, STORY, max_new_tokens=5)
+    text, stats = run(genai_llm, STORY, max_new_tokens=5, ignore_eos=True)
     assert (stats.completion_tokens, stats.finish_reason) == (5, "length") and text
 
 
 def test_text_stop_strings_are_cut_and_end_generation(genai_llm):
-    full, _ = run(genai_llm, STORY, max_new_tokens=40)
+    full, _ = run(genai_llm, STORY, max_new_tokens=40, ignore_eos=True)
     stop = full.strip()[5:9]
     assert stop
     cut, stats = run(genai_llm, STORY, stop=[stop], max_new_tokens=40)
     assert stop not in cut and full.startswith(cut)
     assert stats.finish_reason == "stop" and stats.completion_tokens < 40
+    forced, stats = run(genai_llm, STORY, stop=[stop], max_new_tokens=40, ignore_eos=True)
+    assert forced == full and (stats.completion_tokens, stats.finish_reason) == (40, "length")
 
 
 def test_sampling_with_seed_is_reproducible(genai_llm):
@@ -165,7 +168,7 @@ def test_a_failing_step_reaches_every_waiting_stream_at_once(genai_llm):
 
         def worker(i):
             try:
-                stream = llm.stream(STORY, max_new_tokens=1500)  # runs on far past the failure
+                stream = llm.stream(STORY, max_new_tokens=1500, ignore_eos=True)  # runs on far past the failure
                 next(stream)
                 first_chunk.wait()
                 list(stream)
@@ -187,7 +190,7 @@ def test_a_failing_step_reaches_every_waiting_stream_at_once(genai_llm):
         with pytest.raises(GenerationError, match="injected"):
             run(llm, STORY, max_new_tokens=5)
         faulty.fail.clear()
-        assert run(llm, STORY, max_new_tokens=5)[1].finish_reason == "length"
+        assert run(llm, STORY, max_new_tokens=5, ignore_eos=True)[1].finish_reason == "length"
     finally:
         engine.close()
 
@@ -205,7 +208,7 @@ def test_a_folder_without_openvino_tokenizer_still_stops_on_text(tmp_path, backe
             shutil.copy(f, tmp_path / f.name)
     llm = load_llm(Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_MODEL_DIR=str(tmp_path), LLM_BACKEND="genai")))
     try:
-        full, _ = run(llm, STORY, max_new_tokens=40)
+        full, _ = run(llm, STORY, max_new_tokens=40, ignore_eos=True)
         stop = full.strip()[5:9]
         cut, stats = run(llm, STORY, stop=[stop], max_new_tokens=40)
         assert stop not in cut and full.startswith(cut) and stats.finish_reason == "stop"

@@ -57,11 +57,12 @@ def ask(url: str, payload: dict, timeout: float = 120) -> tuple[list[str], dict]
 
 
 def test_genai_backend_streams_answers_through_the_host(genai_host):
-    first = {"question": "What colour is the zorblat fruit?", "max_new_tokens": 40}
+    first = {"question": "What colour is the zorblat fruit?", "max_new_tokens": 40, "ignore_eos": True}
     follow = {
         "question": "And where is it grown?",
         "history": [{"role": "user", "content": first["question"]}, {"role": "assistant", "content": "Purple."}],
         "max_new_tokens": 30,
+        "ignore_eos": True,
     }
     results = {}
     threads = [threading.Thread(target=lambda k=k, p=p: results.__setitem__(k, ask(genai_host.grpc_url, p)))
@@ -73,7 +74,7 @@ def test_genai_backend_streams_answers_through_the_host(genai_host):
     for key, limit in (("first", 40), ("follow", 30)):
         chunks, end = results[key]
         assert len(chunks) > 1 and "".join(chunks).strip()
-        assert end["finish_reason"] in ("stop", "length")
-        assert 0 < end["usage"]["completion_tokens"] <= limit and end["usage"]["prompt_tokens"] > 0
+        assert end["finish_reason"] == "length"
+        assert end["usage"]["completion_tokens"] == limit and end["usage"]["prompt_tokens"] > 0
         assert end["sources"]
     assert "genai continuous batching" in genai_host.log_text()

@@ -8,7 +8,8 @@ import pytest
 from ragbot.errors import ConfigError, GenerationError, ModelMissingError
 from ragbot.llm import GenerationStats, check_model_dir, load_llm
 
-# greedy decoding of the tiny random model runs on for hundreds of tokens after this prompt
+# lengths are forced with ignore_eos where a test needs them: a random model built on
+# another machine stops elsewhere
 LONG_PROMPT = "<|user|>\nTell me a story</s>\n<|assistant|>\n"
 
 
@@ -16,19 +17,19 @@ def test_chunks_arrive_while_generating_and_usage_is_counted(llm):
     stats = GenerationStats()
     started = time.monotonic()
     arrivals, lock_held_at_first = [], None
-    for chunk in llm.stream(LONG_PROMPT, max_new_tokens=600, stats=stats):
+    for chunk in llm.stream(LONG_PROMPT, max_new_tokens=600, ignore_eos=True, stats=stats):
         if lock_held_at_first is None:
             lock_held_at_first = llm._lock.locked()  # generation still running
         arrivals.append(time.monotonic() - started)
     assert lock_held_at_first is True
     assert len(arrivals) > 10 and arrivals[0] < arrivals[-1] / 2
     assert stats.prompt_tokens == len(llm.tokenizer(LONG_PROMPT)["input_ids"])  # with BOS
-    assert 0 < stats.completion_tokens <= 600 and stats.finish_reason in ("stop", "length")
+    assert (stats.completion_tokens, stats.finish_reason) == (600, "length")
 
 
 def test_max_new_tokens_gives_length(llm):
     stats = GenerationStats()
-    text = "".join(llm.stream(LONG_PROMPT, max_new_tokens=5, stats=stats))
+    text = "".join(llm.stream(LONG_PROMPT, max_new_tokens=5, ignore_eos=True, stats=stats))
     assert (stats.completion_tokens, stats.finish_reason) == (5, "length")
     assert text
 
@@ -40,7 +41,7 @@ def test_sampling_with_seed_is_reproducible(llm):
 
 def test_cancel_stops_within_a_few_token_steps(llm):
     cancel, stats = threading.Event(), GenerationStats()
-    stream = llm.stream(LONG_PROMPT, max_new_tokens=1500, cancel_event=cancel, stats=stats)
+    stream = llm.stream(LONG_PROMPT, max_new_tokens=1500, ignore_eos=True, cancel_event=cancel, stats=stats)
     next(stream)
     cancel.set()
     cancelled_at = time.monotonic()
@@ -51,7 +52,7 @@ def test_cancel_stops_within_a_few_token_steps(llm):
 
 
 def test_abandoned_stream_releases_the_model(llm):
-    stream = llm.stream(LONG_PROMPT, max_new_tokens=1500)
+    stream = llm.stream(LONG_PROMPT, max_new_tokens=1500, ignore_eos=True)
     next(stream)
     stream.close()
     deadline = time.monotonic() + 2
@@ -69,13 +70,16 @@ def test_generation_error_reaches_the_consumer_at_once(llm):
 
 
 def test_text_stop_strings_are_cut(llm):
-    full = "".join(llm.stream(LONG_PROMPT, max_new_tokens=40))
+    full = "".join(llm.stream(LONG_PROMPT, max_new_tokens=40, ignore_eos=True))
     stop = full.strip()[5:9]
     assert stop
     stats = GenerationStats()
     cut = "".join(llm.stream(LONG_PROMPT, stop=[stop], max_new_tokens=40, stats=stats))
     assert stop not in cut and full.startswith(cut)
     assert stats.finish_reason == "stop" and stats.completion_tokens < 40
+    # ignore_eos: neither that stop nor the end-of-sequence token ends the answer
+    forced = "".join(llm.stream(LONG_PROMPT, stop=[stop], max_new_tokens=40, ignore_eos=True, stats=stats))
+    assert forced == full and (stats.completion_tokens, stats.finish_reason) == (40, "length")
 
 
 def test_gpu_device_names_gpu_and_available_devices(settings):

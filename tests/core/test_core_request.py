@@ -27,6 +27,12 @@ def test_json_request(wrap):
     assert req == ChatRequest("Und danach? ünïcødé", [("user", "hi"), ("assistant", "hello")], 12, 0.5)
 
 
+def test_ignore_eos_and_closed_book_flags():
+    req = parse_pre_prompt(b'{"question": "q", "ignore_eos": true, "retrieval": false}')
+    assert (req.ignore_eos, req.retrieval) == (True, False)
+    assert (parse_pre_prompt(b"q").ignore_eos, parse_pre_prompt(b"q").retrieval) == (False, True)
+
+
 def test_json_minimal_and_bytes_like_input():
     req = parse_pre_prompt(memoryview(b'{"question": "q"}'))
     assert req == ChatRequest("q", [], None, None)
@@ -58,6 +64,8 @@ def test_text_that_happens_to_look_like_a_prefix_is_kept():
         (b'{"question": "q", "temperature": "hot"}', "temperature"),
         (b'{"question": "q", "temperature": -1}', "temperature"),
         (b'{"question": "q", "max_tokens": 5}', "max_tokens"),
+        (b'{"question": "q", "ignore_eos": 1}', "ignore_eos"),
+        (b'{"question": "q", "retrieval": "no"}', "retrieval"),
     ],
 )
 def test_invalid_requests_name_the_problem(buf, fragment):

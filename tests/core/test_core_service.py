@@ -21,15 +21,15 @@ def test_answer_streams_text_then_end_info(service):
 
 def test_request_max_new_tokens_overrides_the_default(service):
     assert service.settings.max_new_tokens == 48
-    # the tiny random model happens to run on for ~60 tokens after this question
-    answer = service.answer(ChatRequest("Tell me about the rivers of Norland.", max_new_tokens=55))
+    answer = service.answer(ChatRequest("Tell me about the rivers of Norland.", max_new_tokens=55,
+                                        ignore_eos=True))  # forced: no early end of sequence
     list(answer)
     assert answer.end_info()["usage"]["completion_tokens"] == 55
     assert answer.end_info()["finish_reason"] == "length"
 
 
 def test_cancel_answer(service):
-    answer = service.answer(ChatRequest("Tell me a story", max_new_tokens=48))
+    answer = service.answer(ChatRequest("Tell me a story", max_new_tokens=48, ignore_eos=True))
     next(answer)
     answer.cancel()
     list(answer)

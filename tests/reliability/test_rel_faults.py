@@ -47,7 +47,7 @@ def test_an_error_inside_the_model_reaches_the_client_at_once(main_host):
 def test_cancel_stops_generation_and_frees_the_slot(main_host):
     before = metrics(main_host)
     s = Stream(main_host.grpc_url, [raw_input(ask("Tell me everything about zorblat. SLOW-TOKENS",
-                                                  max_new_tokens=1500))])
+                                                  max_new_tokens=1500, ignore_eos=True))])
     for _ in range(5):
         assert s.next(timeout=30)[0] == "chunk"
     assert metrics(main_host)["ragbot_active_streams"] == 1
@@ -102,7 +102,7 @@ def test_unary_client_deadline_stops_generation(main_host):
     try:
         with __import__("pytest").raises(InferenceServerException) as e:
             client.infer("python_model", [raw_input(ask("Tell me everything about zorblat. SLOW-TOKENS",
-                                                        max_new_tokens=1500))], client_timeout=1.5)
+                                                        max_new_tokens=1500, ignore_eos=True))], client_timeout=1.5)
         assert "DEADLINE" in str(e.value.status()) or "Deadline" in str(e.value)
     finally:
         client.close()
@@ -114,7 +114,7 @@ def test_unary_client_deadline_stops_generation(main_host):
 def test_cancel_frees_the_model_for_the_next_request(main_host):
     """Without the slow hook: a long answer (~1500 tokens) is cancelled after its first chunk;
     the next request must not wait for the rest of it (the model serialises generation)."""
-    long_prompt = [raw_input(ask("Tell me about zorblat.", max_new_tokens=1500))]
+    long_prompt = [raw_input(ask("Tell me about zorblat.", max_new_tokens=1500, ignore_eos=True))]
     short_prompt = [raw_input(ask("What is a zorblat?", max_new_tokens=4))]
     started = time.monotonic()
     s, last = stream_once(main_host.grpc_url, long_prompt, timeout=60)
