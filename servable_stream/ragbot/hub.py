@@ -230,14 +230,3 @@ def export_from_hub(preset: Preset, dest: Path) -> Path:
             ) from None
         finish_llm_folder(tmp)
     return dest
-
-
-def ensure_llm(preset: Preset, dest: Path) -> Path:
-    """Online mode: reuse `dest` if already exported, else pull from the hub and export.
-
-    The hub download stays in the HF_HOME cache, so a later export needs no network.
-    """
-    dest = Path(dest)
-    if is_llm_folder(dest):
-        return dest
-    return export_from_hub(preset, dest)

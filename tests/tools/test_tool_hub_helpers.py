@@ -1,6 +1,7 @@
 import pytest
 
-from ragbot.hub import ensure_llm, is_llm_folder, staging_dir
+from ragbot.hub import is_llm_folder, staging_dir
+from ragbot.llm_export import ensure_llm_folder
 from ragbot.presets import get_preset
 from tests.models import tiny_random_dir
 
@@ -27,4 +28,4 @@ def test_staging_dir_replaces_an_existing_folder(tmp_path):
 def test_ensure_llm_reuses_an_exported_folder_without_the_hub():
     folder = tiny_random_dir()
     assert is_llm_folder(folder)
-    assert ensure_llm(get_preset("tiny-llama-1b-chat"), folder) == folder
+    assert ensure_llm_folder(get_preset("tiny-llama-1b-chat"), folder) == folder
