@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "servable_stream"))
 
-from ragbot.presets import PRESETS, SEED_PRESETS  # noqa: E402
+from ragbot.acquisition.presets import PRESETS, SEED_PRESETS  # noqa: E402
 
 from modeltools.cli import run  # noqa: E402
 

@@ -13,7 +13,7 @@ from .served import REPO, _public, decode_figures, questions
 
 
 def answer_once(service, question: str, new_tokens: int | None = None) -> dict:
-    from ragbot.request import ChatRequest
+    from ragbot.answering.request import ChatRequest
 
     t0 = time.perf_counter()
     arrivals = []
@@ -22,14 +22,14 @@ def answer_once(service, question: str, new_tokens: int | None = None) -> dict:
         if piece:
             arrivals.append(time.perf_counter())
     end_t = time.perf_counter()
-    info = answer.end_info()
+    info = answer.end.to_wire()
     return decode_figures(t0, arrivals, end_t, info.get("usage", {}), info.get("finish_reason"))
 
 
 def main() -> None:
     a = child_args()
     sys.path.insert(0, str(REPO / "servable_stream"))
-    from ragbot.service import RagService
+    from ragbot.answering.service import RagService
     from ragbot.settings import Settings
 
     settings = Settings.from_env(REPO / "servable_stream", a["env"])

@@ -31,15 +31,23 @@ def write_docs(folder: Path, n: int = N_DOCS, chars: int = DOC_CHARS) -> Path:
     return docs
 
 
-def measure(embeddings, n_docs: int = N_DOCS, chars: int = DOC_CHARS, repeats: int = 2) -> dict:
-    from ragbot.ingest import Indexer
+def indexer_for(docs: Path, embeddings, index_dir: Path | None = None):
+    """The Indexer the host would build for this docs.txt (Settings' defaults, MiniLM)."""
+    from ragbot.knowledge.ingest import Indexer
+    from ragbot.settings import Settings
 
+    env = {"EMBEDDING_MODEL": "all-MiniLM-L6-v2", "DOCS_FILE": str(docs),
+           "INDEX_DIR": str(index_dir) if index_dir else "off"}
+    return Indexer.from_settings(Settings.from_env(Path(docs).parent, env), embeddings)
+
+
+def measure(embeddings, n_docs: int = N_DOCS, chars: int = DOC_CHARS, repeats: int = 2) -> dict:
     full, incr, reports = [], [], {}
     with tempfile.TemporaryDirectory(prefix="bench-reindex-") as tmp:
         docs = write_docs(Path(tmp), n_docs, chars)
         embeddings.embed_documents(["warm-up"] * 4)
         for r in range(repeats):
-            indexer = Indexer(docs, embeddings, embedding_model="all-MiniLM-L6-v2")
+            indexer = indexer_for(docs, embeddings)
             t0 = time.perf_counter()
             indexer.rebuild()
             full.append(time.perf_counter() - t0)
@@ -61,13 +69,11 @@ def measure(embeddings, n_docs: int = N_DOCS, chars: int = DOC_CHARS, repeats: i
 def kb_index(embed_dir: Path) -> dict:
     """Build (or reuse) the persisted index of the served ~10k-chunk knowledge base, exactly as
     the host's Settings will key it (all-MiniLM-L6-v2, chunks 1000/200)."""
-    from ragbot.embeddings import load_embeddings
-    from ragbot.ingest import Indexer
+    from ragbot.knowledge.embeddings import load_embeddings
 
     from .served import KB_DIR, knowledge_base
 
-    indexer = Indexer(knowledge_base(), load_embeddings(embed_dir, "all-MiniLM-L6-v2"),
-                      embedding_model="all-MiniLM-L6-v2", index_dir=KB_DIR / "index")
+    indexer = indexer_for(knowledge_base(), load_embeddings(embed_dir, "all-MiniLM-L6-v2"), KB_DIR / "index")
     indexer.rebuild()
     r = indexer.last_report
     return {"chunks": r.chunks, "embedded_chunks": r.embedded_chunks, "seconds": round(r.seconds, 1)}
@@ -77,7 +83,7 @@ def main() -> None:
     a = child_args()
     repo = Path(__file__).resolve().parent.parent
     sys.path[:0] = [str(repo), str(repo / "servable_stream")]
-    from ragbot.embeddings import load_embeddings
+    from ragbot.knowledge.embeddings import load_embeddings
 
     if a.get("what") == "kb_index":
         emit(kb_index(Path(a["embed_dir"])))

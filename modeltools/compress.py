@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ragbot.errors import ModelMissingError
-from ragbot.hub import MODEL_XML, assert_stateful, is_llm_folder, staging_dir
-from ragbot.presets import Int4Recipe, get_preset
+from ragbot.acquisition.hub import MODEL_XML, assert_stateful, is_llm_folder, staging_dir
+from ragbot.acquisition.presets import Int4Recipe, get_preset
 
 PRECISIONS = ("FP16", "INT8", "INT4")
 _MODEL_FILES = {MODEL_XML, "openvino_model.bin"}

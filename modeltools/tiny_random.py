@@ -80,7 +80,7 @@ def build_tiny_random(dest: Path) -> Path:
     import shutil
 
     from optimum.exporters.openvino import main_export
-    from ragbot.hub import finish_llm_folder, staging_dir
+    from ragbot.acquisition.hub import finish_llm_folder, staging_dir
 
     dest = Path(dest)
     with staging_dir(dest) as tmp:

@@ -9,11 +9,7 @@ import logging
 
 from pyovms import Tensor
 
-from ragbot import metrics
-from ragbot.errors import InvalidRequestError
-from ragbot.request import parse_input
-from ragbot.service import RagService
-from ragbot.settings import Settings
+from ragbot import RagService, Settings
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 log = logging.getLogger("ragbot.model")
@@ -28,19 +24,13 @@ class OvmsPythonModel:
         self.service = RagService.start(settings)
 
     def execute(self, inputs):
-        try:
-            request = parse_input(*_prompt_tensor(inputs), max_bytes=self.service.settings.max_prompt_bytes)
-        except InvalidRequestError as exc:
-            metrics.record_request("invalid")
-            log.info("request refused: outcome=invalid reason=%s", exc)
-            raise
+        request = self.service.request_from_wire(*_prompt_tensor(inputs))
         answer = self.service.answer(request)
         try:
             for chunk in answer:
                 if chunk:
                     yield [Tensor("completion", chunk.encode("utf-8"))]
-            end_info = answer.end_info()
-            yield [Tensor("end_signal", json.dumps(end_info).encode("utf-8"))]
+            yield [Tensor("end_signal", json.dumps(answer.end.to_wire()).encode("utf-8"))]
         except GeneratorExit:  # the host closes the generator when the client cancels
             log.info("stream closed by the client: cancelling the answer")
             answer.cancel()
@@ -55,9 +45,10 @@ class OvmsPythonModel:
 
 
 def _prompt_tensor(inputs):
-    """(bytes, datatype, shape) of the pre_prompt input (OVMS also passes the loopback)."""
+    """(bytes, datatype, shape) of the pre_prompt input (OVMS also passes the loopback);
+    (None, None, None) when it is missing."""
     named = [t for t in inputs if getattr(t, "name", INPUT) == INPUT]
     if not named:
-        raise InvalidRequestError(f"the request has no {INPUT} input")
+        return None, None, None
     t = named[0]
     return bytes(t), getattr(t, "datatype", None), getattr(t, "shape", None)

@@ -1,10 +1,20 @@
-"""Typed errors of the RAG core. Each carries a message a user can act on.
+"""Every error the RAG core raises on purpose, in one shallow module (as httpx does).
 
-Wire mapping lives HERE, in one place: every class carries `grpc_status` (a gRPC
-status code name; `wire_status` is the same value). model.py lets these exceptions
-propagate and the host turns the attribute into the gRPC code; anything without it
-is INTERNAL. `ConfigError`/`ModelMissingError` raised by `initialize` mean the model
-never becomes ready.
+Each carries a message a user can act on. The wire mapping lives here too: each class
+carries `grpc_status`, a gRPC status code name; the host (or the servable's end_signal)
+turns it into the code. Anything without it is INTERNAL. `ConfigError` and its subclasses
+raised while the servable initialises mean the model never becomes ready.
+
+    RagError
+    ├── ConfigError ── ModelMissingError, HubError      settings, model folders, the hub
+    ├── InvalidRequestError                             the client's request is malformed
+    ├── OverloadedError                                 too many requests in flight
+    ├── GenerationError ── EngineDeadError              the model failed while generating
+    ├── DocumentError                                   one document skipped, with its reason
+    │   ├── UnsupportedFormatError
+    │   └── FetchError ── BlockedAddressError, FetchTimeoutError, TooLargeError,
+    │                     HttpStatusError, TooManyRedirectsError
+    └── IndexStoreError                                 the persisted index failed validation
 """
 
 
@@ -26,6 +36,10 @@ class ModelMissingError(ConfigError):
     """A model folder does not exist; the message names the script that makes it."""
 
 
+class HubError(ConfigError):
+    """The hub can't provide the model (unreachable, gated without token, unknown id)."""
+
+
 class InvalidRequestError(RagError):
     """The client's request is malformed (bad encoding, bad JSON, empty question...)."""
 
@@ -42,5 +56,45 @@ class GenerationError(RagError):
     """The model failed while generating."""
 
 
+class EngineDeadError(GenerationError):
+    """The generation engine's thread died or was closed: no request can be served."""
+
+
 class DocumentError(RagError):
     """One document could not be fetched or parsed (it is skipped, with this reason)."""
+
+
+class UnsupportedFormatError(DocumentError):
+    """The document is not text, Markdown, HTML or PDF."""
+
+
+class FetchError(DocumentError):
+    """A URL could not be fetched (bad URL, DNS failure, connection or TLS failure)."""
+
+
+class BlockedAddressError(FetchError):
+    """The host resolves to an address the SSRF guard refuses."""
+
+
+class FetchTimeoutError(FetchError):
+    """Connecting, reading or the whole fetch took longer than the policy allows."""
+
+
+class TooLargeError(FetchError):
+    """The body is larger than `FetchPolicy.max_bytes`."""
+
+
+class HttpStatusError(FetchError):
+    """The server answered with a non-2xx status (that is not a followed redirect)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class TooManyRedirectsError(FetchError):
+    """More than `FetchPolicy.max_redirects` redirects."""
+
+
+class IndexStoreError(RagError):
+    """The persisted index failed validation; the caller rebuilds instead of trusting it."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from .acquisition.presets import PRESETS, Preset, get_preset
 from .errors import ConfigError
-from .presets import PRESETS, Preset, get_preset
 
 DEVICES = {"cpu": "CPU", "gpu": "GPU"}
 LLM_BACKENDS = ("optimum", "genai")
@@ -21,20 +21,23 @@ DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
 
 @dataclass(frozen=True)
 class Settings:
+    """Every knob, typed; each default is declared here and nowhere else (README lists the
+    environment variables)."""
+
     base_path: Path
-    selected_model: str
-    llm_model_dir: Path
-    embedding_model: str
-    embedding_model_dir: Path
-    device: str  # OpenVINO device name: "CPU" | "GPU"
-    ov_config: Mapping[str, Any] = field(hash=False)
-    max_new_tokens: int = 256
-    seed: int | None = None
-    docs_file: Path = Path("docs.txt")
-    top_k: int = 4
-    chunk_size: int = 1000
-    chunk_overlap: int = 200
-    llm_backend: str = "optimum"
+    llm_model_dir: Path  # LLM_MODEL_DIR, default <base>/<SELECTED_MODEL>
+    embedding_model_dir: Path  # EMBEDDING_MODEL_DIR, default <base>/<EMBEDDING_MODEL>
+    selected_model: str = "tiny-llama-1b-chat"  # SELECTED_MODEL: a preset
+    embedding_model: str = "all-mpnet-base-v2"  # EMBEDDING_MODEL
+    device: str = "CPU"  # DEVICE (cpu | gpu): the OpenVINO device name
+    ov_config: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_OV_CONFIG), hash=False)
+    max_new_tokens: int = 256  # MAX_NEW_TOKENS: answer length when the request names none
+    seed: int | None = None  # SEED: sampling seed
+    docs_file: Path = Path("docs.txt")  # DOCS_FILE, relative to the base path
+    top_k: int = 4  # TOP_K: passages retrieved per question
+    chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
+    chunk_overlap: int = 200  # CHUNK_OVERLAP
+    llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai
     max_prompt_bytes: int = 32 * 1024  # MAX_PROMPT_BYTES: a larger pre_prompt is refused
     max_concurrent_streams: int = 32  # MAX_CONCURRENT_STREAMS: admitted generations
     max_queued_requests: int = 64  # MAX_QUEUED_REQUESTS: waiting beyond them, then refused
@@ -53,20 +56,22 @@ class Settings:
     def from_env(cls, base_path: str | os.PathLike, environ: Mapping[str, str] = os.environ) -> "Settings":
         base = Path(base_path).resolve()
         env = _Env(environ)
+        d = _DEFAULTS
 
-        selected = env.str("SELECTED_MODEL", "tiny-llama-1b-chat")
+        selected = env.str("SELECTED_MODEL", d["selected_model"])
         if selected not in PRESETS:
             raise ConfigError(
                 f"SELECTED_MODEL={selected!r} is not a known preset; allowed: {', '.join(PRESETS)}"
             )
-        embedding_model = env.str("EMBEDDING_MODEL", "all-mpnet-base-v2")
-        device = env.choice("DEVICE", "cpu", tuple(DEVICES))
-        chunk_size = env.int("CHUNK_SIZE", 1000, minimum=1)
-        chunk_overlap = env.int("CHUNK_OVERLAP", 200, minimum=0)
+        embedding_model = env.str("EMBEDDING_MODEL", d["embedding_model"])
+        device = env.choice("DEVICE", d["device"].lower(), tuple(DEVICES))
+        chunk_size = env.int("CHUNK_SIZE", d["chunk_size"], minimum=1)
+        chunk_overlap = env.int("CHUNK_OVERLAP", d["chunk_overlap"], minimum=0)
         if chunk_overlap >= chunk_size:
             raise ConfigError(
                 f"CHUNK_OVERLAP={chunk_overlap} must be smaller than CHUNK_SIZE={chunk_size}"
             )
+        docs_file = _resolve(base, env.str("DOCS_FILE", str(d["docs_file"])))
         return cls(
             base_path=base,
             selected_model=selected,
@@ -75,33 +80,35 @@ class Settings:
             embedding_model_dir=_resolve(base, env.str("EMBEDDING_MODEL_DIR", embedding_model)),
             device=DEVICES[device],
             ov_config={**DEFAULT_OV_CONFIG, **env.json_object("OV_CONFIG")},
-            max_new_tokens=env.int("MAX_NEW_TOKENS", 256, minimum=1),
+            max_new_tokens=env.int("MAX_NEW_TOKENS", d["max_new_tokens"], minimum=1),
             seed=env.optional_int("SEED"),
-            docs_file=_resolve(base, env.str("DOCS_FILE", "docs.txt")),
-            top_k=env.int("TOP_K", 4, minimum=1),
+            docs_file=docs_file,
+            top_k=env.int("TOP_K", d["top_k"], minimum=1),
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
-            llm_backend=env.choice("LLM_BACKEND", "optimum", LLM_BACKENDS),
-            max_prompt_bytes=env.int("MAX_PROMPT_BYTES", 32 * 1024, minimum=1),
-            max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", 32, minimum=1),
-            max_queued_requests=env.int("MAX_QUEUED_REQUESTS", 64, minimum=0),
+            llm_backend=env.choice("LLM_BACKEND", d["llm_backend"], LLM_BACKENDS),
+            max_prompt_bytes=env.int("MAX_PROMPT_BYTES", d["max_prompt_bytes"], minimum=1),
+            max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", d["max_concurrent_streams"], minimum=1),
+            max_queued_requests=env.int("MAX_QUEUED_REQUESTS", d["max_queued_requests"], minimum=0),
             metrics_port=env.int("METRICS_PORT", 0, minimum=0) or None,
-            docs_allow_private_urls=env.bool("DOCS_ALLOW_PRIVATE_URLS", False),
-            docs_max_bytes=env.int("DOCS_MAX_BYTES", 20 * 1024 * 1024, minimum=1),
-            docs_fetch_timeout=env.float("DOCS_FETCH_TIMEOUT", 20.0, minimum=0.1),
-            docs_debounce_seconds=env.float("DOCS_DEBOUNCE_SECONDS", 0.75, minimum=0.0),
-            index_dir=_index_dir(base, env, embedding_model),
+            docs_allow_private_urls=env.bool("DOCS_ALLOW_PRIVATE_URLS", d["docs_allow_private_urls"]),
+            docs_max_bytes=env.int("DOCS_MAX_BYTES", d["docs_max_bytes"], minimum=1),
+            docs_fetch_timeout=env.float("DOCS_FETCH_TIMEOUT", d["docs_fetch_timeout"], minimum=0.1),
+            docs_debounce_seconds=env.float("DOCS_DEBOUNCE_SECONDS", d["docs_debounce_seconds"], minimum=0.0),
+            index_dir=_index_dir(base, env, docs_file, embedding_model),
         )
 
 
-def _index_dir(base: Path, env: "_Env", embedding_model: str) -> Path | None:
+_DEFAULTS = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
+
+
+def _index_dir(base: Path, env: "_Env", docs_file: Path, embedding_model: str) -> Path | None:
     """INDEX_DIR, default `<docs.txt folder>/.ragbot_index/<embedding model>`; "off" disables."""
     raw = env.str("INDEX_DIR", "")
     if raw.lower() in ("off", "none", "false", "0"):
         return None
     if raw:
         return _resolve(base, raw)
-    docs_file = _resolve(base, env.str("DOCS_FILE", "docs.txt"))
     return docs_file.parent / ".ragbot_index" / embedding_model.replace("/", "_")
 
 

@@ -25,15 +25,15 @@ def _settings(docs, backend: str):
 
 @pytest.fixture(scope="session")
 def genai_llm(backend_docs):
-    from ragbot.llm import load_llm
+    from ragbot.backends.loading import load_backend
 
-    llm = load_llm(_settings(backend_docs, "genai"))
+    llm = load_backend(_settings(backend_docs, "genai"))
     yield llm
-    llm.engine.close()
+    llm.close()
 
 
 @pytest.fixture(scope="session")
 def optimum_llm(backend_docs):
-    from ragbot.llm import load_llm
+    from ragbot.backends.loading import load_backend
 
-    return load_llm(_settings(backend_docs, "optimum"))
+    return load_backend(_settings(backend_docs, "optimum"))

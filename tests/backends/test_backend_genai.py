@@ -2,13 +2,15 @@
 cancel, finish reasons, usage, errors. (Its words are noise; ids, counts and timing are not.)"""
 from __future__ import annotations
 
+import copy
 import threading
 import time
 
 import pytest
-
 from ragbot.errors import GenerationError
-from ragbot.llm import GenerationStats
+from ragbot.run import GenerationStats
+
+from tests.generation import generate
 
 # lengths are forced with ignore_eos where a test needs them: a random model built on
 # another machine stops elsewhere
@@ -23,14 +25,14 @@ STORY = PROMPTS[0]
 
 def run(llm, prompt, **options):
     stats = GenerationStats()
-    text = "".join(llm.stream(prompt, stats=stats, **options))
+    text = "".join(generate(llm, prompt, stats=stats, **options))
     return text, stats
 
 
 def test_streams_incrementally_while_the_engine_runs(genai_llm):
     stats = GenerationStats()
     started, arrivals, active_at_first = time.monotonic(), [], None
-    for _chunk in genai_llm.stream(STORY, max_new_tokens=300, ignore_eos=True, stats=stats):
+    for _chunk in generate(genai_llm, STORY, max_new_tokens=300, ignore_eos=True, stats=stats):
         if active_at_first is None:
             active_at_first = genai_llm.engine.active_count
         arrivals.append(time.monotonic() - started)
@@ -85,7 +87,7 @@ def test_cancel_one_of_several_stops_it_while_the_others_finish(genai_llm):
     for t in others:
         t.start()
     stats = GenerationStats()
-    stream = genai_llm.stream(STORY, max_new_tokens=1500, ignore_eos=True, cancel_event=cancel, stats=stats)
+    stream = generate(genai_llm, STORY, max_new_tokens=1500, ignore_eos=True, cancel_event=cancel, stats=stats)
     next(stream)
     cancel.set()
     cancelled_at = time.monotonic()
@@ -102,7 +104,7 @@ def test_cancel_one_of_several_stops_it_while_the_others_finish(genai_llm):
 
 
 def test_abandoned_stream_is_cancelled_in_the_engine(genai_llm):
-    stream = genai_llm.stream(STORY, max_new_tokens=1500, ignore_eos=True)
+    stream = generate(genai_llm, STORY, max_new_tokens=1500, ignore_eos=True)
     next(stream)
     stream.close()
     deadline = time.monotonic() + 2
@@ -156,19 +158,21 @@ class FaultyPipe:
 
 
 def test_a_failing_step_reaches_every_waiting_stream_at_once(genai_llm):
-    from ragbot.llm_genai import make_pipeline
-    from ragbot.llm_genai_engine import ContinuousBatchingEngine
+    from ragbot.backends.genai import make_pipeline
+    from ragbot.backends.genai_engine import ContinuousBatchingEngine
+
     from tests.models import tiny_random_dir
 
     faulty = FaultyPipe(make_pipeline(tiny_random_dir(), "CPU", {}))
     engine = ContinuousBatchingEngine(faulty)
-    llm = genai_llm.model_copy(update={"engine": engine})
+    llm = copy.copy(genai_llm)  # same tokenizer and stops, the faulty engine
+    llm.engine = engine
     try:
         outcomes, first_chunk = {}, threading.Barrier(3)
 
         def worker(i):
             try:
-                stream = llm.stream(STORY, max_new_tokens=1500, ignore_eos=True)  # runs on far past the failure
+                stream = generate(llm, STORY, max_new_tokens=1500, ignore_eos=True)  # runs on far past the failure
                 next(stream)
                 first_chunk.wait()
                 list(stream)
@@ -198,27 +202,29 @@ def test_a_failing_step_reaches_every_waiting_stream_at_once(genai_llm):
 def test_a_folder_without_openvino_tokenizer_still_stops_on_text(tmp_path, backend_docs):
     import shutil
 
-    from ragbot.llm import load_llm
+    from ragbot.backends.loading import load_backend
     from ragbot.settings import Settings
+
     from tests.conftest import SERVABLE, rag_env
     from tests.models import tiny_random_dir
 
     for f in tiny_random_dir().iterdir():
         if not f.name.startswith(("openvino_tokenizer", "openvino_detokenizer")):
             shutil.copy(f, tmp_path / f.name)
-    llm = load_llm(Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_MODEL_DIR=str(tmp_path), LLM_BACKEND="genai")))
+    llm = load_backend(Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_MODEL_DIR=str(tmp_path), LLM_BACKEND="genai")))
     try:
         full, _ = run(llm, STORY, max_new_tokens=40, ignore_eos=True)
         stop = full.strip()[5:9]
         cut, stats = run(llm, STORY, stop=[stop], max_new_tokens=40)
         assert stop not in cut and full.startswith(cut) and stats.finish_reason == "stop"
     finally:
-        llm.engine.close()
+        llm.close()
 
 
 def test_llm_backend_setting(backend_docs):
     from ragbot.errors import ConfigError
     from ragbot.settings import Settings
+
     from tests.conftest import SERVABLE, rag_env
 
     assert Settings.from_env(SERVABLE, rag_env(backend_docs)).llm_backend == "optimum"

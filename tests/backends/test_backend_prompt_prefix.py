@@ -4,10 +4,9 @@ decoding gives exactly the full decode."""
 from __future__ import annotations
 
 from langchain_core.documents import Document
-
-from ragbot.budget import fit_prompt
-from ragbot.prompt import render
-from ragbot.token_stream import IncrementalDecoder, StopCutter, TextAssembler
+from ragbot.answering.budget import fit_prompt
+from ragbot.answering.prompt import render
+from ragbot.backends.token_text import IncrementalDecoder, StopCutter, TextAssembler
 
 
 def hits(*texts):

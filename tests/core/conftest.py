@@ -21,22 +21,22 @@ def settings(kb_docs):
 
 @pytest.fixture(scope="session")
 def embeddings(settings):
-    from ragbot.embeddings import load_embeddings
+    from ragbot.knowledge.embeddings import load_embeddings
 
     return load_embeddings(settings.embedding_model_dir, settings.embedding_model)
 
 
 @pytest.fixture(scope="session")
 def llm(settings):
-    from ragbot.llm import load_llm
+    from ragbot.backends.loading import load_backend
 
-    return load_llm(settings)
+    return load_backend(settings)
 
 
 @pytest.fixture(scope="session")
 def service(settings, embeddings, llm):
-    from ragbot.service import RagService
+    from ragbot.answering.service import RagService
 
-    svc = RagService.start(settings, embeddings=embeddings, llm=llm)
+    svc = RagService.start(settings, embeddings=embeddings, backend=llm)
     yield svc
     svc.close()

@@ -1,9 +1,8 @@
 import pytest
 from langchain_core.documents import Document
-
-from ragbot.budget import fit_prompt
+from ragbot.answering.budget import fit_prompt
+from ragbot.answering.prompt import render
 from ragbot.errors import InvalidRequestError
-from ragbot.prompt import render
 
 HITS = [(Document(f"passage number {i} " + "filler words " * 30, metadata={"source": f"d{i}"}), 1 - i / 10)
         for i in range(4)]

@@ -2,11 +2,16 @@ import threading
 import time
 
 import pytest
-
-from ragbot.documents import load_documents, read_entries
 from ragbot.errors import ModelMissingError
-from ragbot.index import IndexHolder, build_index, build_index_from_docs
-from ragbot.embeddings import load_embeddings
+from ragbot.knowledge.documents import read_entries
+from ragbot.knowledge.embeddings import load_embeddings
+from ragbot.knowledge.index import IndexHolder
+
+from tests.indexing import build_index
+
+
+def chunks_of(index):
+    return [c for r in index.records for c in r.chunks]
 
 
 def test_embeddings_keep_input_order(embeddings):
@@ -23,7 +28,7 @@ def test_missing_embedding_folder_names_the_script(tmp_path):
         load_embeddings(tmp_path / "nope", "all-mpnet-base-v2")
 
 
-def test_docs_file_parsing(tmp_path):
+def test_docs_file_parsing(tmp_path, embeddings):
     (tmp_path / "a.md").write_text("\n\n## Alpha title\nbody text\n")
     (tmp_path / "b.txt").write_text("first line is the title\nmore")
     (tmp_path / "sub").mkdir()
@@ -32,19 +37,19 @@ def test_docs_file_parsing(tmp_path):
     docs.write_text(f"# comment\n\na.md\n  {tmp_path / 'b.txt'}  \nmissing.txt\nhttps://127.0.0.1:9/x.txt\nimage.png\n")
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
     assert read_entries(docs) == ["a.md", str(tmp_path / "b.txt"), "missing.txt", "https://127.0.0.1:9/x.txt", "image.png"]
-    loaded = load_documents(docs, chunk_size=1000, chunk_overlap=0)
-    assert loaded.document_count == 2
-    assert [(c.metadata["source"], c.metadata["title"]) for c in loaded.chunks] == [
+    index = build_index(docs, embeddings, chunk_overlap=0)
+    assert index.document_count == 2
+    assert [(c.metadata["source"], c.metadata["title"]) for c in chunks_of(index)] == [
         ("a.md", "Alpha title"),
         (str(tmp_path / "b.txt"), "first line is the title"),
     ]
-    assert [entry for entry, _ in loaded.skipped] == ["missing.txt", "https://127.0.0.1:9/x.txt", "image.png"]
+    assert [entry for entry, _ in index.report.skipped] == ["missing.txt", "https://127.0.0.1:9/x.txt", "image.png"]
 
 
-def test_long_document_is_split_with_overlap(tmp_path):
+def test_long_document_is_split_with_overlap(tmp_path, embeddings):
     (tmp_path / "long.txt").write_text(" ".join(f"word{i}" for i in range(400)))
     (tmp_path / "docs.txt").write_text("long.txt\n")
-    chunks = load_documents(tmp_path / "docs.txt", chunk_size=200, chunk_overlap=50).chunks
+    chunks = chunks_of(build_index(tmp_path / "docs.txt", embeddings, chunk_size=200, chunk_overlap=50))
     assert len(chunks) > 5 and all(len(c.page_content) <= 200 for c in chunks)
     assert chunks[0].page_content.split()[-1] in chunks[1].page_content  # overlap
 
@@ -54,7 +59,7 @@ def test_missing_or_empty_docs_file_is_an_empty_knowledge_base(tmp_path, embeddi
     docs = tmp_path / "docs.txt"
     if content is not None:
         docs.write_text(content)
-    index = build_index_from_docs(docs, embeddings, 1000, 200)
+    index = build_index(docs, embeddings)
     assert index.chunk_count == 0 and index.search("anything", k=4) == []
 
 
@@ -67,18 +72,18 @@ def test_missing_or_empty_docs_file_is_an_empty_knowledge_base(tmp_path, embeddi
     ],
 )
 def test_search_ranks_the_right_document_first(kb_docs, embeddings, question, source):
-    index = build_index_from_docs(kb_docs, embeddings, 1000, 200)
+    index = build_index(kb_docs, embeddings)
     hits = index.search(question, k=3)
     assert hits[0][0].metadata["source"] == source
     scores = [score for _, score in hits]
     assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1.0001
 
 
-def test_holder_swap_under_concurrent_readers(kb_docs, embeddings):
-    from ragbot.documents import load_documents
-
-    loaded = load_documents(kb_docs, 1000, 200)
-    indexes = [build_index(loaded.chunks, embeddings, 3), build_index(loaded.chunks[:1], embeddings, 1)]
+def test_holder_swap_under_concurrent_readers(kb_docs, embeddings, tmp_path):
+    one = tmp_path / "docs.txt"
+    one.write_text(f"{kb_docs.parent / 'zorblat.md'}\n")
+    indexes = [build_index(kb_docs, embeddings), build_index(one, embeddings)]
+    assert (indexes[0].chunk_count, indexes[1].chunk_count) == (3, 1)
     holder = IndexHolder(indexes[0])
     failures, searches, stop = [], [0], threading.Event()
 

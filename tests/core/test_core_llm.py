@@ -4,9 +4,11 @@ import threading
 import time
 
 import pytest
-
+from ragbot.backends.loading import check_model_dir, load_backend
 from ragbot.errors import ConfigError, GenerationError, ModelMissingError
-from ragbot.llm import GenerationStats, check_model_dir, load_llm
+from ragbot.run import GenerationStats
+
+from tests.generation import generate
 
 # lengths are forced with ignore_eos where a test needs them: a random model built on
 # another machine stops elsewhere
@@ -17,7 +19,7 @@ def test_chunks_arrive_while_generating_and_usage_is_counted(llm):
     stats = GenerationStats()
     started = time.monotonic()
     arrivals, lock_held_at_first = [], None
-    for chunk in llm.stream(LONG_PROMPT, max_new_tokens=600, ignore_eos=True, stats=stats):
+    for chunk in generate(llm, LONG_PROMPT, max_new_tokens=600, ignore_eos=True, stats=stats):
         if lock_held_at_first is None:
             lock_held_at_first = llm._lock.locked()  # generation still running
         arrivals.append(time.monotonic() - started)
@@ -29,19 +31,19 @@ def test_chunks_arrive_while_generating_and_usage_is_counted(llm):
 
 def test_max_new_tokens_gives_length(llm):
     stats = GenerationStats()
-    text = "".join(llm.stream(LONG_PROMPT, max_new_tokens=5, ignore_eos=True, stats=stats))
+    text = "".join(generate(llm, LONG_PROMPT, max_new_tokens=5, ignore_eos=True, stats=stats))
     assert (stats.completion_tokens, stats.finish_reason) == (5, "length")
     assert text
 
 
 def test_sampling_with_seed_is_reproducible(llm):
-    runs = ["".join(llm.stream(LONG_PROMPT, max_new_tokens=20, temperature=1.0)) for _ in range(2)]
+    runs = ["".join(generate(llm, LONG_PROMPT, max_new_tokens=20, temperature=1.0)) for _ in range(2)]
     assert runs[0] == runs[1]
 
 
 def test_cancel_stops_within_a_few_token_steps(llm):
     cancel, stats = threading.Event(), GenerationStats()
-    stream = llm.stream(LONG_PROMPT, max_new_tokens=1500, ignore_eos=True, cancel_event=cancel, stats=stats)
+    stream = generate(llm, LONG_PROMPT, max_new_tokens=1500, ignore_eos=True, cancel_event=cancel, stats=stats)
     next(stream)
     cancel.set()
     cancelled_at = time.monotonic()
@@ -52,7 +54,7 @@ def test_cancel_stops_within_a_few_token_steps(llm):
 
 
 def test_abandoned_stream_releases_the_model(llm):
-    stream = llm.stream(LONG_PROMPT, max_new_tokens=1500, ignore_eos=True)
+    stream = generate(llm, LONG_PROMPT, max_new_tokens=1500, ignore_eos=True)
     next(stream)
     stream.close()
     deadline = time.monotonic() + 2
@@ -64,27 +66,27 @@ def test_abandoned_stream_releases_the_model(llm):
 def test_generation_error_reaches_the_consumer_at_once(llm):
     started = time.monotonic()
     with pytest.raises(GenerationError, match="temperature") as info:
-        list(llm.stream("hello", max_new_tokens=5, temperature=-1.0))  # invalid for sampling
+        list(generate(llm, "hello", max_new_tokens=5, temperature=-1.0))  # invalid for sampling
     assert time.monotonic() - started < 2.0
     assert isinstance(info.value.__cause__, ValueError)
 
 
 def test_text_stop_strings_are_cut(llm):
-    full = "".join(llm.stream(LONG_PROMPT, max_new_tokens=40, ignore_eos=True))
+    full = "".join(generate(llm, LONG_PROMPT, max_new_tokens=40, ignore_eos=True))
     stop = full.strip()[5:9]
     assert stop
     stats = GenerationStats()
-    cut = "".join(llm.stream(LONG_PROMPT, stop=[stop], max_new_tokens=40, stats=stats))
+    cut = "".join(generate(llm, LONG_PROMPT, stop=[stop], max_new_tokens=40, stats=stats))
     assert stop not in cut and full.startswith(cut)
     assert stats.finish_reason == "stop" and stats.completion_tokens < 40
     # ignore_eos: neither that stop nor the end-of-sequence token ends the answer
-    forced = "".join(llm.stream(LONG_PROMPT, stop=[stop], max_new_tokens=40, ignore_eos=True, stats=stats))
+    forced = "".join(generate(llm, LONG_PROMPT, stop=[stop], max_new_tokens=40, ignore_eos=True, stats=stats))
     assert forced == full and (stats.completion_tokens, stats.finish_reason) == (40, "length")
 
 
 def test_gpu_device_names_gpu_and_available_devices(settings):
     with pytest.raises(ConfigError, match=r"GPU.*available devices: .*CPU"):
-        load_llm(dataclasses.replace(settings, device="GPU"))
+        load_backend(dataclasses.replace(settings, device="GPU"))
 
 
 def test_missing_model_folder_names_the_scripts(tmp_path):

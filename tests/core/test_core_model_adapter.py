@@ -6,9 +6,9 @@ import time
 import types
 
 import pytest
+from ragbot.errors import InvalidRequestError
 
 from tests.conftest import SERVABLE, rag_env
-from ragbot.errors import InvalidRequestError
 
 
 class FakeTensor:
@@ -82,7 +82,7 @@ def test_closing_the_generator_cancels_generation(servable):
     gen = servable.execute([FakeTensor("pre_prompt", b"Tell me a story")])
     next(gen)
     gen.close()
-    llm = servable.service.llm
+    llm = servable.service.backend
     deadline = time.monotonic() + 2
     while llm._lock.locked() and time.monotonic() < deadline:
         time.sleep(0.01)

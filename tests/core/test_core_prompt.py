@@ -1,6 +1,5 @@
 from langchain_core.documents import Document
-
-from ragbot.prompt import NO_CONTEXT, build_messages, render
+from ragbot.answering.prompt import NO_CONTEXT, build_messages, render
 
 HITS = [
     (Document("Zorblats are purple.", metadata={"source": "zorblat.md"}), 0.9),

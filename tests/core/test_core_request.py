@@ -1,9 +1,8 @@
 import json
 
 import pytest
-
+from ragbot.answering.request import ChatRequest, parse_pre_prompt
 from ragbot.errors import InvalidRequestError
-from ragbot.request import ChatRequest, parse_pre_prompt
 
 
 def prefixed(data: bytes) -> bytes:

@@ -1,16 +1,18 @@
 import threading
 import time
 
-from ragbot.index import IndexHolder, build_index_from_docs
-from ragbot.request import ChatRequest
-from ragbot.watcher import DocsWatcher
+from ragbot.answering.request import ChatRequest
+from ragbot.knowledge.index import IndexHolder
+from ragbot.knowledge.watcher import DocsWatcher
+
+from tests.indexing import make_indexer
 
 
 def test_answer_streams_text_then_end_info(service):
     answer = service.answer(ChatRequest("What colour is the zorblat fruit?", max_new_tokens=8))
     chunks = list(answer)
     assert chunks and all(isinstance(c, str) for c in chunks)
-    info = answer.end_info()
+    info = answer.end.to_wire()
     assert info["finish_reason"] in ("stop", "length")
     assert 0 < info["usage"]["completion_tokens"] <= 8 and info["usage"]["prompt_tokens"] > 50
     first = info["sources"][0]
@@ -24,8 +26,8 @@ def test_request_max_new_tokens_overrides_the_default(service):
     answer = service.answer(ChatRequest("Tell me about the rivers of Norland.", max_new_tokens=55,
                                         ignore_eos=True))  # forced: no early end of sequence
     list(answer)
-    assert answer.end_info()["usage"]["completion_tokens"] == 55
-    assert answer.end_info()["finish_reason"] == "length"
+    assert answer.end.to_wire()["usage"]["completion_tokens"] == 55
+    assert answer.end.to_wire()["finish_reason"] == "length"
 
 
 def test_cancel_answer(service):
@@ -33,7 +35,7 @@ def test_cancel_answer(service):
     next(answer)
     answer.cancel()
     list(answer)
-    assert answer.end_info()["finish_reason"] == "cancelled"
+    assert answer.end.to_wire()["finish_reason"] == "cancelled"
 
 
 def test_two_concurrent_answers_both_complete(service):
@@ -43,7 +45,7 @@ def test_two_concurrent_answers_both_complete(service):
         try:
             answer = service.answer(ChatRequest(question, max_new_tokens=30))
             text = "".join(answer)
-            results[name] = (text, answer.end_info())
+            results[name] = (text, answer.end.to_wire())
         except Exception as exc:
             errors.append(exc)
 
@@ -66,16 +68,17 @@ def test_watcher_rebuilds_on_docs_change_and_keeps_old_index_on_failure(tmp_path
     (tmp_path / "two.txt").write_text("The Silverrun river freezes in winter.")
     docs = tmp_path / "docs.txt"
     docs.write_text("one.txt\n")
-    build = lambda: build_index_from_docs(docs, embeddings, 1000, 200)  # noqa: E731
-    holder = IndexHolder(build())
-    failing = {"on": False}
+    indexer = make_indexer(docs, embeddings)
+    holder = IndexHolder(indexer.rebuild())
+    real_rebuild, failing = indexer.rebuild, {"on": False}
 
     def rebuild():
         if failing["on"]:
             raise RuntimeError("simulated rebuild failure")
-        return build()
+        return real_rebuild()
 
-    watcher = DocsWatcher(docs, holder, rebuild).start()
+    indexer.rebuild = rebuild
+    watcher = DocsWatcher(indexer, holder, debounce=0.75).start()
     try:
         docs.write_text("one.txt\ntwo.txt\n")
         assert _wait_for(lambda: holder.current.document_count == 2)

@@ -2,7 +2,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from ragbot.errors import ConfigError
 from ragbot.settings import DEFAULT_OV_CONFIG, Settings
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ragbot.fetching import blocked_reason
+from ragbot.knowledge.fetching import blocked_reason
 
 # address, refused by default?, refused with allow_private?, reason fragment
 TABLE = [

@@ -6,10 +6,10 @@ from urllib.parse import quote
 
 import pytest
 
-from ragbot import fetching
-from ragbot.errors import DocumentError
-from ragbot.fetching import (BlockedAddressError, FetchError, FetchPolicy, FetchTimeoutError,
-                             HttpStatusError, TooLargeError, TooManyRedirectsError, fetch_url)
+from ragbot.errors import (BlockedAddressError, DocumentError, FetchError, FetchTimeoutError,
+                           HttpStatusError, TooLargeError, TooManyRedirectsError)
+from ragbot.knowledge import fetching
+from ragbot.knowledge.fetching import FetchPolicy, fetch_url
 
 OPEN = FetchPolicy(allow_private=True, timeout=5)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ragbot.errors import DocumentError
-from ragbot.parsing import ParsedPage, UnsupportedFormatError, detect_format, parse_document
+from ragbot.errors import DocumentError, UnsupportedFormatError
+from ragbot.knowledge.parsing import ParsedPage, detect_format, parse_document
 
 
 def make_pdf(*page_texts: str, title: str | None = None) -> bytes:

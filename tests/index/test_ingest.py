@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ragbot.knowledge.fetching import FetchPolicy
+from ragbot.knowledge.ingest import Indexer
 
-from ragbot.fetching import FetchPolicy
-from ragbot.ingest import Indexer
 from tests.documents.test_parsing import make_pdf
+from tests.indexing import make_indexer
 
 PACKAGE = Path(__file__).resolve().parents[2] / "servable_stream" / "ragbot"
 LOCAL_OK = FetchPolicy(allow_private=True, timeout=5)
@@ -24,8 +25,7 @@ HTML = (b"<html><head><title>Cape Tindra lighthouse</title></head><body><nav>Hom
 
 
 def indexer(docs: Path, emb, policy=LOCAL_OK, index_dir=None, **kw) -> Indexer:
-    return Indexer(docs, emb, embedding_model="all-MiniLM-L6-v2", policy=policy,
-                   index_dir=index_dir, **kw)
+    return make_indexer(docs, emb, policy=policy, index_dir=index_dir, **kw)
 
 
 def write(folder: Path, files: dict) -> None:
@@ -215,7 +215,7 @@ def test_tampered_index_is_rebuilt_with_a_log_line(tmp_path, counting, caplog, t
     first = indexer(docs, counting, index_dir=store).rebuild()
     tamper(store)
     counting.embedded = 0
-    with caplog.at_level(logging.WARNING, logger="ragbot.ingest"):
+    with caplog.at_level(logging.WARNING, logger="ragbot.knowledge.ingest"):
         again = indexer(docs, counting, index_dir=store).rebuild()
     assert "failed validation" in caplog.text and "rebuilding" in caplog.text
     assert counting.embedded == first.chunk_count and again.report.added == ["a.txt", "b.txt", "c.txt"]

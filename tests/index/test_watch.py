@@ -6,11 +6,11 @@ import os
 import threading
 from pathlib import Path
 
-from ragbot.fetching import FetchPolicy
-from ragbot.index import IndexHolder
-from ragbot.ingest import Indexer
-from ragbot.watcher import DocsWatcher
+from ragbot.knowledge.index import IndexHolder
+from ragbot.knowledge.watcher import DocsWatcher
+
 from tests.index.conftest import wait_for
+from tests.indexing import make_indexer
 
 DEBOUNCE = 0.3
 TOPICS = {
@@ -21,12 +21,10 @@ TOPICS = {
 }
 
 
-def start(docs: Path, emb):
-    indexer = Indexer(docs, emb, embedding_model="all-MiniLM-L6-v2", policy=FetchPolicy())
+def start(docs: Path, emb, watch: bool = True):
+    indexer = make_indexer(docs, emb)
     holder = IndexHolder(indexer.rebuild())
-    watcher = DocsWatcher(docs, holder, indexer.rebuild, debounce=DEBOUNCE,
-                          fingerprint=indexer.current_fingerprint,
-                          initial_fingerprint=indexer.fingerprint).start()
+    watcher = DocsWatcher(indexer, holder, debounce=DEBOUNCE).start() if watch else None
     return indexer, holder, watcher
 
 
@@ -115,18 +113,18 @@ def test_change_during_a_rebuild_causes_exactly_one_more(tmp_path, embeddings):
         (tmp_path / name).write_text(text)
     docs = tmp_path / "docs.txt"
     docs.write_text("zorblat.txt\n")
-    indexer, holder, _ = start(docs, embeddings)
+    indexer, holder, _ = start(docs, embeddings, watch=False)
     started, release, calls = threading.Event(), threading.Event(), []
+    real_rebuild = indexer.rebuild
 
     def slow_rebuild():
         calls.append(docs.read_text())
         started.set()
         release.wait(20)
-        return indexer.rebuild()
+        return real_rebuild()
 
-    watcher = DocsWatcher(docs, holder, slow_rebuild, debounce=DEBOUNCE,
-                          initial_fingerprint=indexer.fingerprint,
-                          fingerprint=indexer.current_fingerprint).start()
+    indexer.rebuild = slow_rebuild
+    watcher = DocsWatcher(indexer, holder, debounce=DEBOUNCE).start()
     try:
         docs.write_text("zorblat.txt\nbakery.txt\n")
         assert started.wait(10)
@@ -148,7 +146,7 @@ def test_failed_rebuild_keeps_the_old_index(tmp_path, embeddings):
     (tmp_path / "zorblat.txt").write_text(TOPICS["zorblat.txt"][0])
     docs = tmp_path / "docs.txt"
     docs.write_text("zorblat.txt\n")
-    indexer, holder, _ = start(docs, embeddings)
+    indexer, holder, _ = start(docs, embeddings, watch=False)
     old = holder.current
     reports = []
     indexer.listeners.append(reports.append)
@@ -160,9 +158,7 @@ def test_failed_rebuild_keeps_the_old_index(tmp_path, embeddings):
             raise RuntimeError("embedding backend crashed")
 
     indexer.embeddings = Broken()
-    watcher = DocsWatcher(docs, holder, indexer.rebuild, debounce=DEBOUNCE,
-                          fingerprint=indexer.current_fingerprint,
-                          initial_fingerprint=indexer.fingerprint).start()
+    watcher = DocsWatcher(indexer, holder, debounce=DEBOUNCE).start()
     try:
         (tmp_path / "bakery.txt").write_text(TOPICS["bakery.txt"][0])
         docs.write_text("zorblat.txt\nbakery.txt\n")

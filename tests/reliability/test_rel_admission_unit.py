@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ragbot.admission import Admission
+from ragbot.answering.admission import Admission
 from ragbot.errors import OverloadedError
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ragbot.presets import SEED_PRESETS
+from ragbot.acquisition.presets import SEED_PRESETS
 from tests.tools.scripts import run_script
 
 

@@ -26,8 +26,8 @@ def fake_hub_download(hf_home, repo=FAKE_REPO):
 EXPORT = textwrap.dedent(f"""
     import sys
     sys.path.insert(0, {str(REPO_ROOT / "servable_stream")!r})
-    from ragbot.llm_export import ensure_llm_folder as ensure_llm
-    from ragbot.presets import Int4Recipe, Preset
+    from ragbot.acquisition.llm_export import ensure_llm_folder as ensure_llm
+    from ragbot.acquisition.presets import Int4Recipe, Preset
     preset = Preset(name="cached", hub_id={FAKE_REPO!r}, prompt_style="zephyr",
                     stop_strings=("</s>",), int4=Int4Recipe("int4_asym", 32, 0.8))
     print(ensure_llm(preset, sys.argv[1]))
@@ -37,7 +37,7 @@ EXPORT = textwrap.dedent(f"""
 def test_ensure_llm_exports_from_the_hub_cache_when_the_hub_is_down(tmp_path, unreachable_hub_env):
     import subprocess
 
-    from ragbot.hub import is_llm_folder
+    from ragbot.acquisition.hub import is_llm_folder
 
     hf_home = tmp_path / "hf-home"
     fake_hub_download(hf_home)

@@ -1,8 +1,8 @@
 import pytest
 
-from ragbot.hub import is_llm_folder, staging_dir
-from ragbot.llm_export import ensure_llm_folder
-from ragbot.presets import get_preset
+from ragbot.acquisition.hub import is_llm_folder, staging_dir
+from ragbot.acquisition.llm_export import ensure_llm_folder
+from ragbot.acquisition.presets import get_preset
 from tests.models import tiny_random_dir
 
 

@@ -1,6 +1,6 @@
 """Test-only fault injection, loaded by the host because this folder is on its PYTHONPATH.
 
-No production hook: when LangChain's LLM module is imported, `BaseLLM.stream` is wrapped:
+No production hook: when an LLM backend module is imported, its `generate` is wrapped:
 - a prompt containing FAULT_MARKER fails after FAULT_AFTER_CHUNKS text chunks with a
   RuntimeError, as a model crashing mid-answer would;
 - a prompt containing SLOW_MARKER is streamed with SLOW_SECONDS between chunks (a slow
@@ -15,18 +15,18 @@ import os
 import sys
 import time
 
-TARGET = "langchain_core.language_models.llms"
+TARGETS = {"ragbot.backends.optimum": "OptimumBackend", "ragbot.backends.genai": "GenaiBackend"}
 FAULT_MARKER = "INJECT-FAULT"
 FAULT_AFTER_CHUNKS = 1
 SLOW_MARKER = "SLOW-TOKENS"
 SLOW_SECONDS = 0.02
 
 
-def _patch(module):
-    original = module.BaseLLM.stream
+def _patch(cls):
+    original = cls.generate
 
-    def stream(self, input, config=None, *, stop=None, **kwargs):
-        chunks = original(self, input, config, stop=stop, **kwargs)
+    def generate(self, input, options, run):
+        chunks = original(self, input, options, run)
         log_path = os.environ.get("RAGBOT_TEST_PROMPT_LOG")
         if log_path:
             with open(log_path, "a", encoding="utf-8") as f:
@@ -51,14 +51,13 @@ def _patch(module):
         finally:
             chunks.close()
 
-    module.BaseLLM.stream = stream
+    cls.generate = generate
 
 
 class _PatchOnImport(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name != TARGET:
+        if name not in TARGETS:
             return None
-        sys.meta_path.remove(self)
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None or spec.loader is None:
             return spec
@@ -66,7 +65,7 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
 
         def exec_and_patch(module):
             exec_module(module)
-            _patch(module)
+            _patch(getattr(module, TARGETS[name]))
 
         spec.loader.exec_module = exec_and_patch
         return spec

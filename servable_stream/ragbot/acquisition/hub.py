@@ -20,15 +20,11 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ConfigError
+from ..errors import ConfigError, HubError
 from .presets import Preset
 
 MODEL_XML = "openvino_model.xml"
 PROBE_TIMEOUT_S = 10.0
-
-
-class HubError(ConfigError):
-    """The hub can't provide the model (unreachable, gated without token, unknown id)."""
 
 
 # ---------------------------------------------------------------- folder helpers
@@ -129,7 +125,11 @@ def resolve_source(preset: Preset, token: str | None) -> str:
     Raises HubError (one line, actionable) when the model can't be had at all.
     """
     from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        RepositoryNotFoundError,
+    )
 
     repo = preset.hub_id
     page = f"{constants.ENDPOINT}/{repo}"

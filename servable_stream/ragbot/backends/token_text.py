@@ -1,15 +1,12 @@
-"""Token plumbing shared by the backends: new token ids in, text chunks out.
+"""Token text handling shared by the backends: new token ids in, text chunks out.
 
 IncrementalDecoder decodes only the newest tokens (a short sliding window, never the whole
 answer again); StopCutter cuts text stop strings, looking only at the not-yet-emitted tail;
-TextAssembler combines both. QueueStreamer adapts them to transformers' generate() (optimum
-backend); StopCheck is asked after every token whether that generation must end.
+TextAssembler combines both (contract.stream_text drives it).
 Per token the cost is O(window), so a long answer costs O(n), not O(n^2).
 """
 from __future__ import annotations
 
-import queue
-import threading
 from typing import Any, Iterable
 
 
@@ -111,60 +108,3 @@ class TextAssembler:
         if self._cutter.stop_hit:
             return ""
         return self._cutter.feed(self._decoder.flush()) + self._cutter.flush()
-
-
-class StopCheck:
-    """Asked after every token: stop on cancel, on a vanished consumer or a stop string."""
-
-    def __init__(self, cancel: threading.Event, streamer: "QueueStreamer"):
-        self.cancel = cancel
-        self.abandoned = threading.Event()
-        self.cancelled = False  # generation was cut short by cancel/abandon
-        self._streamer = streamer
-
-    def __call__(self) -> bool:
-        if self.cancel.is_set() or self.abandoned.is_set():
-            self.cancelled = True
-            return True
-        return self._streamer.stop_hit
-
-
-def stopping_criteria(should_stop):
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    class StopWhen(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            return torch.full((input_ids.shape[0],), should_stop(), dtype=torch.bool, device=input_ids.device)
-
-    return StoppingCriteriaList([StopWhen()])
-
-
-class QueueStreamer:
-    """transformers streamer: new tokens -> TextAssembler -> ("text", chunk) on the queue."""
-
-    def __init__(self, tokenizer: Any, stop_strings: tuple[str, ...], events: queue.Queue):
-        self._text = TextAssembler(tokenizer, stop_strings)
-        self._events = events
-        self._prompt_seen = False
-
-    @property
-    def generated(self) -> int:
-        return self._text.generated
-
-    @property
-    def stop_hit(self) -> bool:
-        return self._text.stop_hit
-
-    def put(self, value) -> None:
-        if not self._prompt_seen:  # generate() first pushes the prompt
-            self._prompt_seen = True
-            return
-        self._emit(self._text.push(int(t) for t in value.reshape(-1).tolist()))
-
-    def end(self) -> None:
-        self._emit(self._text.finish())
-
-    def _emit(self, text: str) -> None:
-        if text:
-            self._events.put(("text", text))

@@ -15,28 +15,28 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from .documents import docs_fingerprint, local_path, read_entries
-from .index import IndexHolder, KnowledgeIndex
+from .documents import local_path, read_entries
+from .index import IndexHolder
+
+if TYPE_CHECKING:
+    from .ingest import Indexer
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_SECONDS = 0.75
 MAX_DELAY_FACTOR = 10  # a continuous stream of events delays a rebuild at most this many quiet periods
 
 
 class DocsWatcher:
-    def __init__(self, docs_file: Path, holder: IndexHolder, rebuild: Callable[[], KnowledgeIndex],
-                 *, debounce: float = DEBOUNCE_SECONDS,
-                 fingerprint: Callable[[], str] | None = None,
-                 initial_fingerprint: str | None = None):
-        self._docs_file = Path(os.path.abspath(docs_file))  # NOT resolved: symlinks get swapped
+    """Rebuilds with `indexer` (its docs.txt, its fingerprint) and swaps into `holder`."""
+
+    def __init__(self, indexer: "Indexer", holder: IndexHolder, *, debounce: float):
+        self._indexer = indexer
+        self._docs_file = Path(os.path.abspath(indexer.docs_file))  # NOT resolved: symlinks get swapped
         self._holder = holder
-        self._rebuild = rebuild
         self._debounce = debounce
-        self._fingerprint = fingerprint or (lambda: docs_fingerprint(self._docs_file))
-        self._last = initial_fingerprint
+        self._last = indexer.fingerprint  # of the index that answers now (None: not built yet)
         self._dirty = threading.Event()
         self._stopping = threading.Event()
         self._forced = False
@@ -50,7 +50,7 @@ class DocsWatcher:
         from watchdog.observers import Observer
 
         if self._last is None:
-            self._last = self._fingerprint()
+            self._last = self._indexer.current_fingerprint()
         self._observer = Observer()
         self._observer.daemon = True
         self._observer.start()
@@ -129,12 +129,12 @@ class DocsWatcher:
             if self._stopping.is_set() or not self._quiet_period():
                 return
             forced, self._forced = self._forced, False
-            fingerprint = self._fingerprint()  # taken BEFORE rebuilding: later edits show as new
+            fingerprint = self._indexer.current_fingerprint()  # taken BEFORE rebuilding: later edits show as new
             if not forced and fingerprint == self._last:
                 continue
             try:
                 log.info("%s or a listed file changed: rebuilding the index", self._docs_file)
-                self._holder.swap(self._rebuild())
+                self._holder.swap(self._indexer.rebuild())
                 self._last = fingerprint
                 self.rebuilds += 1
             except Exception:

@@ -21,6 +21,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import EngineDeadError
+
 log = logging.getLogger(__name__)
 
 _CLOSE = object()
@@ -43,10 +45,6 @@ class GenaiRequest:
 
     def should_stop(self) -> bool:
         return self.cancel_event.is_set() or self.released.is_set()
-
-
-class EngineDeadError(RuntimeError):
-    pass
 
 
 class ContinuousBatchingEngine:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .errors import InvalidRequestError
+from ..errors import InvalidRequestError
 
 ROLES = ("user", "assistant")
 KEYS = ("question", "history", "max_new_tokens", "temperature", "ignore_eos", "retrieval")
@@ -25,21 +25,23 @@ MAX_TEMPERATURE = 2.0
 
 @dataclass(frozen=True)
 class ChatRequest:
+    """One validated request: the question, earlier turns, limits and options."""
+
     question: str
-    history: list[tuple[str, str]] = field(default_factory=list)
-    max_new_tokens: int | None = None
-    temperature: float | None = None
+    history: tuple[tuple[str, str], ...] = ()  # (role, content), oldest first
+    max_new_tokens: int | None = None  # None: the server's MAX_NEW_TOKENS
+    temperature: float | None = None  # None or 0: greedy
     ignore_eos: bool = False
     retrieval: bool = True
 
+    def __post_init__(self):
+        object.__setattr__(self, "history", tuple(tuple(turn) for turn in self.history))
+
 
 DATATYPES = ("BYTES", "UINT8")
-DEFAULT_MAX_PROMPT_BYTES = 32 * 1024
 
 
-def parse_input(
-    buf: bytes, datatype: str | None = None, shape=None, max_bytes: int = DEFAULT_MAX_PROMPT_BYTES
-) -> ChatRequest:
+def parse_input(buf: bytes, datatype: str | None, shape, *, max_bytes: int) -> ChatRequest:
     """Check the tensor (datatype, one prompt, size cap), then parse it as `parse_pre_prompt`."""
     buf = bytes(buf)
     if datatype is not None and datatype not in DATATYPES:

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 from langchain_core.documents import Document
 
-from .errors import InvalidRequestError
+from ..errors import InvalidRequestError
 from .prompt import build_messages
 
 TRUNCATED = " […]"

@@ -24,17 +24,13 @@ from pathlib import Path
 import numpy as np
 from langchain_core.documents import Document
 
-from .errors import RagError
+from ..errors import IndexStoreError
 
 log = logging.getLogger(__name__)
 
 FORMAT = "ragbot-index"
 VERSION = 1
 MANIFEST, VECTORS, CHUNKS = "manifest.json", "vectors.npy", "chunks.json"
-
-
-class IndexStoreError(RagError):
-    """A persisted index failed validation; it is ignored and rebuilt."""
 
 
 @dataclass(frozen=True)

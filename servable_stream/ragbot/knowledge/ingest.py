@@ -18,12 +18,19 @@ from typing import Callable
 
 from langchain_core.embeddings import Embeddings
 
+from ..errors import DocumentError, IndexStoreError
+from ..settings import Settings
 from . import index_store
-from .documents import docs_fingerprint, fetch_entry, make_splitter, read_entries, split_raw
-from .errors import DocumentError
+from .documents import (
+    docs_fingerprint,
+    fetch_entry,
+    make_splitter,
+    read_entries,
+    split_raw,
+)
 from .fetching import FetchPolicy
 from .index import KnowledgeIndex, embed_in_order, index_from_records
-from .index_store import DocRecord, IndexKey, IndexStoreError
+from .index_store import DocRecord, IndexKey
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +65,8 @@ class Indexer:
     """Builds KnowledgeIndex objects for one docs.txt; one rebuild at a time."""
 
     def __init__(self, docs_file: Path, embeddings: Embeddings, *, embedding_model: str,
-                 chunk_size: int = 1000, chunk_overlap: int = 200,
-                 policy: FetchPolicy = FetchPolicy(), index_dir: Path | None = None):
+                 chunk_size: int, chunk_overlap: int, policy: FetchPolicy,
+                 index_dir: Path | None = None):
         self.docs_file = Path(docs_file)
         self.embeddings = embeddings
         self.embedding_model = embedding_model
@@ -74,14 +81,14 @@ class Indexer:
         self._persist = self.index_dir is not None and index_store.writable_dir(self.index_dir)
 
     @classmethod
-    def from_settings(cls, settings, embeddings: Embeddings) -> "Indexer":
+    def from_settings(cls, settings: Settings, embeddings: Embeddings) -> "Indexer":
         return cls(
             settings.docs_file, embeddings, embedding_model=settings.embedding_model,
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
             policy=FetchPolicy(max_bytes=settings.docs_max_bytes,
                                timeout=settings.docs_fetch_timeout,
                                allow_private=settings.docs_allow_private_urls),
-            index_dir=getattr(settings, "index_dir", None),
+            index_dir=settings.index_dir,
         )
 
     def current_fingerprint(self) -> str:

@@ -27,46 +27,20 @@ import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from .errors import DocumentError
+from ..errors import (
+    BlockedAddressError,
+    FetchError,
+    FetchTimeoutError,
+    HttpStatusError,
+    TooLargeError,
+    TooManyRedirectsError,
+)
 
-__all__ = [
-    "FetchPolicy", "FetchedDocument", "fetch_url", "blocked_reason", "resolve_vetted",
-    "FetchError", "BlockedAddressError", "FetchTimeoutError", "TooLargeError",
-    "HttpStatusError", "TooManyRedirectsError",
-]
+__all__ = ["FetchPolicy", "FetchedDocument", "fetch_url", "blocked_reason", "resolve_vetted"]
 
 USER_AGENT = "ragbot-docs/1.0"
 _CHUNK = 64 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-# ---------------------------------------------------------------- errors
-class FetchError(DocumentError):
-    """A URL could not be fetched (bad URL, DNS failure, connection or TLS failure)."""
-
-
-class BlockedAddressError(FetchError):
-    """The host resolves to an address the SSRF guard refuses."""
-
-
-class FetchTimeoutError(FetchError):
-    """Connecting, reading or the whole fetch took longer than the policy allows."""
-
-
-class TooLargeError(FetchError):
-    """The body is larger than `FetchPolicy.max_bytes`."""
-
-
-class HttpStatusError(FetchError):
-    """The server answered with a non-2xx status (that is not a followed redirect)."""
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
-
-
-class TooManyRedirectsError(FetchError):
-    """More than `FetchPolicy.max_redirects` redirects."""
 
 
 # ---------------------------------------------------------------- policy / result

@@ -4,7 +4,7 @@ docs.txt: one entry per line; blank lines and `#` comments are ignored; http(s) 
 are fetched through `fetching.fetch_url` (SSRF guard, size cap, deadline, TLS verified);
 local paths are relative to docs.txt's folder (or absolute). Both go through
 `parsing.parse_document`. A missing or empty docs.txt is a valid empty knowledge base.
-Entries that cannot be loaded are skipped with a logged reason.
+Entries that cannot be loaded raise DocumentError with the reason (ingest.py skips them).
 """
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import hashlib
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from .errors import DocumentError
+from ..errors import DocumentError
 from .fetching import FetchPolicy, fetch_url
 from .parsing import parse_document
 
@@ -37,13 +37,6 @@ class RawDocument:
     content: bytes
     content_type: str | None
     sha256: str
-
-
-@dataclass
-class LoadedDocs:
-    chunks: list[Document] = field(default_factory=list)
-    document_count: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry, reason)
 
 
 def is_url(entry: str) -> bool:
@@ -112,29 +105,7 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
     return RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
 
 
-def load_entry(entry: str, base_dir: Path, policy: FetchPolicy | None = None,
-               splitter: RecursiveCharacterTextSplitter | None = None) -> list[Document]:
-    """Fetch/read, parse and split one entry (no incremental reuse)."""
-    raw = fetch_entry(entry, base_dir, policy or FetchPolicy())
-    return split_raw(raw, splitter or make_splitter(1000, 200))
-
-
-def load_documents(docs_file: Path, chunk_size: int, chunk_overlap: int,
-                   policy: FetchPolicy | None = None) -> LoadedDocs:
-    """Every entry of docs.txt, loaded and split from scratch (see ingest.py for reuse)."""
-    result = LoadedDocs()
-    splitter = make_splitter(chunk_size, chunk_overlap)
-    for entry in read_entries(docs_file):
-        try:
-            result.chunks += load_entry(entry, Path(docs_file).parent, policy, splitter)
-            result.document_count += 1
-        except (DocumentError, OSError) as exc:
-            log.warning("skipping document %s: %s", entry, exc)
-            result.skipped.append((entry, str(exc)))
-    return result
-
-
-def docs_fingerprint(docs_file: Path, max_bytes: int = 20 * 1024 * 1024) -> str:
+def docs_fingerprint(docs_file: Path, max_bytes: int) -> str:
     """sha256 over docs.txt and the local files it lists: equal means nothing to re-index.
 
     Read through symlinks each time, so a swapped `..data` link (Kubernetes ConfigMap)

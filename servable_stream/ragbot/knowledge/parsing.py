@@ -13,13 +13,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from .errors import DocumentError
+from ..errors import DocumentError, UnsupportedFormatError
 
-__all__ = ["ParsedPage", "UnsupportedFormatError", "parse_document", "detect_format", "sniff"]
-
-
-class UnsupportedFormatError(DocumentError):
-    """The document is not text, Markdown, HTML or PDF."""
+__all__ = ["ParsedPage", "parse_document", "detect_format", "sniff"]
 
 
 @dataclass(frozen=True)

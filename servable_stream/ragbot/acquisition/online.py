@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from .errors import ModelMissingError
+from ..errors import ModelMissingError
 from .hub import PROBE_TIMEOUT_S, HubError, is_llm_folder, staging_dir
 from .llm_export import ensure_llm_folder
 

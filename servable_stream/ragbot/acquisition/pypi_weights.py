@@ -20,7 +20,7 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .presets import Preset, WheelWeights
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from . import metrics
-from .errors import OverloadedError
+from .. import metrics
+from ..errors import OverloadedError
 
 
 class Slot:

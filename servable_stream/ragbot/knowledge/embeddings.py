@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from .errors import ModelMissingError
+from ..errors import ModelMissingError
 
 log = logging.getLogger(__name__)
 

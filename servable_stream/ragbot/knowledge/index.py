@@ -12,13 +12,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
-from .documents import load_documents
 from .index_store import DocRecord
 
 log = logging.getLogger(__name__)
@@ -34,6 +32,11 @@ class KnowledgeIndex:
     build_seconds: float
     records: tuple[DocRecord, ...] = field(default=(), repr=False)  # docs.txt order
     report: object | None = field(default=None, repr=False)  # ingest.RebuildReport
+
+    @classmethod
+    def empty(cls) -> "KnowledgeIndex":
+        """What answers before the first build: no documents."""
+        return cls(store=None, chunk_count=0, document_count=0, build_seconds=0.0)
 
     def search(self, query: str, k: int) -> list[tuple[Document, float]]:
         """(chunk, cosine score) pairs, best first; [] for an empty knowledge base."""
@@ -87,24 +90,6 @@ def index_from_records(records: list[DocRecord], embeddings: Embeddings, started
         )
     return KnowledgeIndex(store, len(chunks), len(records), time.monotonic() - started,
                           tuple(records), report)
-
-
-def build_index(chunks: list[Document], embeddings: Embeddings, document_count: int) -> KnowledgeIndex:
-    """An index over `chunks` embedded from scratch (no persistence, no reuse)."""
-    started = time.monotonic()
-    vectors = embed_in_order([c.page_content for c in chunks], embeddings)
-    record = DocRecord("", "", list(chunks), vectors)
-    index = index_from_records([record] if chunks else [], embeddings, started)
-    log.info("index built with %d chunks from %d documents in %.2f s",
-             len(chunks), document_count, index.build_seconds)
-    return KnowledgeIndex(index.store, len(chunks), document_count, index.build_seconds)
-
-
-def build_index_from_docs(
-    docs_file: Path, embeddings: Embeddings, chunk_size: int, chunk_overlap: int
-) -> KnowledgeIndex:
-    loaded = load_documents(docs_file, chunk_size, chunk_overlap)
-    return build_index(loaded.chunks, embeddings, loaded.document_count)
 
 
 class IndexHolder:

@@ -1,0 +1,77 @@
+"""The end of an answer, typed: what the servable sends as `end_signal` (its `to_wire()`).
+
+    {"sources": [{"source", "title", "score", "excerpt", "page"?}], "usage":
+     {"prompt_tokens", "completion_tokens"}, "finish_reason", "knowledge_base":
+     {"documents", "chunks"}, "note"?}
+
+Sources are the passages the model actually saw (the budget may drop low-ranked ones), in
+rank order; "note" says when no documents are indexed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from langchain_core.documents import Document
+
+EXCERPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    source: str
+    title: str
+    score: float
+    excerpt: str
+    page: int | None = None
+
+    @classmethod
+    def from_hit(cls, doc: Document, score: float) -> "SourceInfo":
+        return cls(
+            source=doc.metadata.get("source", ""),
+            title=doc.metadata.get("title", ""),
+            score=round(float(score), 4),
+            excerpt=excerpt(doc.page_content),
+            page=doc.metadata.get("page"),
+        )
+
+    def to_wire(self) -> dict:
+        info = {"source": self.source, "title": self.title, "score": self.score, "excerpt": self.excerpt}
+        if self.page is not None:
+            info["page"] = self.page
+        return info
+
+
+@dataclass(frozen=True)
+class KnowledgeBaseInfo:
+    documents: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class AnswerEnd:
+    sources: tuple[SourceInfo, ...] = ()
+    usage: dict[str, int] = field(default_factory=dict)
+    finish_reason: str | None = None
+    knowledge_base: KnowledgeBaseInfo | None = None
+
+    def to_wire(self) -> dict:
+        wire = {
+            "sources": [s.to_wire() for s in self.sources],
+            "usage": dict(self.usage),
+            "finish_reason": self.finish_reason,
+        }
+        if self.knowledge_base is not None:
+            wire["knowledge_base"] = {"documents": self.knowledge_base.documents,
+                                      "chunks": self.knowledge_base.chunks}
+            if not self.knowledge_base.chunks:
+                wire["note"] = "no documents indexed"
+        return wire
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip() + "…"

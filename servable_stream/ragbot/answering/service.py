@@ -1,0 +1,144 @@
+"""RagService: load everything once, then answer requests as streams of text.
+
+Ready only once the embeddings, the LLM backend and the first index exist. One service
+is shared by every stream; each request gets its own RunContext (id, cancel, stats).
+
+    service = RagService.start(settings)
+    request = service.request_from_wire(raw, datatype, shape)   # InvalidRequestError
+    answer = service.answer(request)                            # OverloadedError
+    for chunk in answer: ...                                    # str
+    answer.end.to_wire()                                        # the end_signal JSON
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Callable, Iterator
+
+from .. import metrics
+from ..acquisition.online import embedding_folder
+from ..backends.contract import Backend
+from ..backends.loading import load_backend
+from ..errors import InvalidRequestError, OverloadedError
+from ..knowledge.embeddings import load_embeddings
+from ..knowledge.index import IndexHolder, KnowledgeIndex
+from ..knowledge.ingest import Indexer
+from ..knowledge.watcher import DocsWatcher
+from ..run import RunContext
+from ..settings import Settings
+from .admission import Admission
+from .chain import AnswerChain
+from .end import AnswerEnd
+from .outcomes import RequestRecord, refused
+from .request import ChatRequest, parse_input
+
+log = logging.getLogger(__name__)
+
+INPUT = "pre_prompt"
+
+
+class Answer:
+    """Iterator of text chunks; `end` (AnswerEnd) once exhausted; `cancel()` at any time."""
+
+    def __init__(self, events: Iterator, run: RunContext, on_close: Callable[[], None] | None = None):
+        self._events = events
+        self.run = run
+        self._end: AnswerEnd | None = None
+        self._on_close = on_close  # frees the request's resources even if never iterated
+
+    def __iter__(self) -> "Answer":
+        return self
+
+    def __next__(self) -> str:
+        for event in self._events:
+            if isinstance(event, AnswerEnd):
+                self._end = event
+                continue
+            return event
+        raise StopIteration
+
+    @property
+    def end(self) -> AnswerEnd:
+        """How the answer ended; only after the iteration ended."""
+        if self._end is None:
+            raise RuntimeError("the end of an answer is known once it is exhausted")
+        return self._end
+
+    def cancel(self) -> None:
+        """Stop generating within a token step or two; finish_reason becomes "cancelled"."""
+        self.run.cancel()
+
+    def close(self) -> None:
+        """Release the stream early (also cancels the generation)."""
+        self.run.cancel()
+        close = getattr(self._events, "close", None)
+        if close:
+            close()
+        if self._on_close is not None:
+            self._on_close()
+
+
+class RagService:
+    def __init__(self, settings: Settings, embeddings, backend: Backend, indexer: Indexer,
+                 holder: IndexHolder):
+        self.settings = settings
+        self.embeddings = embeddings
+        self.backend = backend
+        self.indexer = indexer
+        self.holder = holder
+        self.indexer.listeners.append(lambda r: metrics.record_rebuild(r.ok, r.chunks, r.seconds))
+        self._chain = AnswerChain(
+            holder, backend, top_k=settings.top_k, prompt_style=settings.preset.prompt_style,
+            context_window=settings.preset.context_window, default_max_new_tokens=settings.max_new_tokens,
+        )
+        self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
+        self._watcher: DocsWatcher | None = None
+
+    @classmethod
+    def start(cls, settings: Settings, *, embeddings=None, backend: Backend | None = None) -> "RagService":
+        """Load models (unless given), build the first index, start the watcher."""
+        started = time.monotonic()
+        metrics.serve(settings.metrics_port)
+        embeddings = embeddings or load_embeddings(embedding_folder(settings), settings.embedding_model)
+        backend = backend or load_backend(settings)
+        indexer = Indexer.from_settings(settings, embeddings)
+        service = cls(settings, embeddings, backend, indexer, IndexHolder(KnowledgeIndex.empty()))
+        service.holder.swap(indexer.rebuild())  # each RebuildReport reaches metrics via the listener
+        service._watcher = DocsWatcher(indexer, service.holder,
+                                       debounce=settings.docs_debounce_seconds).start()
+        log.info("RAG service ready in %.1f s", time.monotonic() - started)
+        return service
+
+    @property
+    def watcher(self) -> DocsWatcher | None:
+        return self._watcher
+
+    def request_from_wire(self, buf: bytes | None, datatype: str | None = None, shape=None) -> ChatRequest:
+        """The `pre_prompt` tensor's bytes (None: the input is missing) as a ChatRequest."""
+        try:
+            if buf is None:
+                raise InvalidRequestError(f"the request has no {INPUT} input")
+            return parse_input(buf, datatype, shape, max_bytes=self.settings.max_prompt_bytes)
+        except InvalidRequestError as exc:
+            refused(uuid.uuid4().hex[:12], "invalid", exc)
+            raise
+
+    def answer(self, request: ChatRequest) -> Answer:
+        """Wait for a generation slot (OverloadedError when the queue is full too), then stream."""
+        run = RunContext.new()  # arrival time: TTFT includes any wait in the queue
+        try:
+            slot = self._admission.admit()
+        except OverloadedError as exc:
+            refused(run.request_id, "rejected", exc)
+            raise
+        record = RequestRecord(run, on_finish=slot.release)
+        events = record.track(self._chain.stream(request, run))
+        return Answer(events, run, on_close=lambda: record.finish("cancelled"))
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        self.backend.close()
+        log.info("RAG service closed (docs watcher stopped)")

@@ -1,0 +1,1 @@
+"""LLM backends behind one contract (contract.py): optimum-intel and openvino-genai."""

@@ -1,0 +1,127 @@
+"""LLM_BACKEND=genai: every stream on the one shared continuous-batching engine.
+
+Same contract as the optimum backend (contract.Backend): the prompt is tokenised with the
+model folder's HF tokenizer (same ids, same counts, same chat template), the engine batches
+it with every other active stream, and contract.stream_text turns the new ids into text in
+the consumer's thread. Stops that are single special tokens become stop_token_ids; text
+stops go to GenerationConfig.stop_strings and are also cut by the consumer.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import GenerationError
+from ..run import RunContext
+from ..settings import Settings
+from .contract import Backend, GenerationOptions, stream_text
+from .genai_engine import ContinuousBatchingEngine
+
+log = logging.getLogger(__name__)
+
+# Scheduler: sized for a handful of chat streams on CPU (see docs/backends.md for the numbers).
+SCHEDULER = {
+    "cache_size": 1,  # GB of KV cache (bf16 KV, TinyLlama: ~22 KB/token, ~46k tokens)
+    "max_num_seqs": 16,
+    # split-fuse: a long new prompt is prefilled in 1024-token slices alongside the other
+    # streams' decode steps, so they keep streaming; measured: no cost for a lone stream
+    "max_num_batched_tokens": 1024,
+    "dynamic_split_fuse": True,
+    "enable_prefix_caching": True,  # system prompt + earlier turns are reused across turns
+}
+# The KV cache keeps the plugin's default precision: u8 (OV_CONFIG {"KV_CACHE_PRECISION": "u8"})
+# halves its memory but cost a lone stream 2-13 % decode speed here (docs/backends.md).
+GENAI_PROPERTIES: dict = {}
+
+
+class GenaiBackend(Backend):
+    name = "genai"
+
+    def __init__(self, engine: ContinuousBatchingEngine, tokenizer: Any, stop_strings: tuple[str, ...] = (),
+                 seed: int | None = None, eos_ids: tuple[int, ...] = (), engine_stop_strings: bool = True):
+        super().__init__(tokenizer, stop_strings, seed)
+        self.engine = engine
+        self.eos_ids = tuple(eos_ids)
+        # the pipeline matches text stop strings with the folder's openvino_tokenizer; without
+        # it a stop string would fail the whole step, so they are only cut here (and the
+        # request released)
+        self.engine_stop_strings = engine_stop_strings
+
+    def generate(self, prompt: str, options: GenerationOptions, run: RunContext) -> Iterator[str]:
+        eos_ids, text_stops = self.split_stops(options, list(self.eos_ids))
+        prompt_ids = self.encode(prompt)
+        run.stats.prompt_tokens = len(prompt_ids)
+        engine_stops = text_stops if self.engine_stop_strings else ()
+        config = generation_config(options.max_new_tokens, options.temperature, self.seed, eos_ids,
+                                   engine_stops, options.ignore_eos)
+        request = self.engine.submit(prompt_ids, config, run.cancel_event)
+        yield from stream_text(request.events, self.tokenizer, text_stops, run.stats, release=request.release)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def generation_config(max_new: int, temperature: float | None, seed: int | None, eos_ids, text_stops,
+                      ignore_eos: bool = False):
+    import openvino_genai as ov_genai
+
+    config = ov_genai.GenerationConfig()
+    config.max_new_tokens = max_new
+    if ignore_eos:
+        config.ignore_eos = True
+        config.min_new_tokens = max_new
+    config.stop_token_ids = set(eos_ids)
+    config.stop_strings = set(text_stops)
+    config.include_stop_str_in_output = False
+    if temperature:
+        if temperature < 0:
+            raise GenerationError(f"generation failed: temperature must be >= 0, got {temperature}")
+        config.do_sample = True
+        config.temperature = float(temperature)
+        if seed is not None:
+            config.rng_seed = seed
+    try:
+        config.validate()
+    except Exception as exc:
+        raise GenerationError(f"generation failed: invalid generation settings: {exc}") from exc
+    return config
+
+
+def make_pipeline(model_dir, device: str, properties: dict, scheduler: dict | None = None):
+    import openvino_genai as ov_genai
+
+    config = ov_genai.SchedulerConfig()
+    for key, value in {**SCHEDULER, **(scheduler or {})}.items():
+        setattr(config, key, value)
+    props = {**GENAI_PROPERTIES, **{k: v for k, v in properties.items() if v != ""}}
+    return ov_genai.ContinuousBatchingPipeline(str(model_dir), config, device, props)
+
+
+def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBackend:
+    from transformers import AutoTokenizer
+
+    started = time.monotonic()
+    tokenizer = AutoTokenizer.from_pretrained(str(settings.llm_model_dir))
+    pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler)
+    has_ov_tokenizer = (Path(settings.llm_model_dir) / "openvino_tokenizer.xml").is_file()
+    if not has_ov_tokenizer:
+        log.warning(
+            "%s has no openvino_tokenizer.xml: text stop strings are cut after decoding only; "
+            "re-create the folder with `python download_model.py --model %s` to have the engine stop on them",
+            settings.llm_model_dir, settings.selected_model,
+        )
+    eos = pipe.get_config().eos_token_id
+    log.info(
+        "LLM %s loaded on %s in %.1f s (genai continuous batching)",
+        settings.llm_model_dir, settings.device, time.monotonic() - started,
+    )
+    return GenaiBackend(
+        ContinuousBatchingEngine(pipe),
+        tokenizer,
+        settings.preset.stop_strings,
+        settings.seed,
+        eos_ids=(eos,) if isinstance(eos, int) and eos >= 0 else (),
+        engine_stop_strings=has_ov_tokenizer,
+    )

@@ -1,0 +1,44 @@
+"""One request's run: its id, its cancel switch and its stats, created once per request
+(`RunContext.new`) and handed down from the service to the backend.
+
+The backend fills `stats` as it generates; the service reads them for the end of the
+answer and for the request's log line; anyone may `cancel()` from any thread.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+
+@dataclass
+class GenerationStats:
+    """What one generation did: prompt and answer tokens, and why it ended."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None  # "stop" | "length" | "cancelled" | "error"
+
+    @property
+    def usage(self) -> dict[str, int]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+
+
+@dataclass(eq=False)
+class RunContext:
+    request_id: str
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    started: float = field(default_factory=time.monotonic)  # arrival: TTFT includes queueing
+
+    @classmethod
+    def new(cls) -> "RunContext":
+        return cls(request_id=uuid.uuid4().hex[:12])
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
