@@ -15,7 +15,7 @@ from . import metrics
 from .accounting import RequestRecord, track
 from .admission import Admission
 from .chain import build_rag_chain
-from .errors import OverloadedError
+from .errors import OverloadedError, ServiceClosedError
 from .embeddings import load_embeddings
 from .index import IndexHolder, KnowledgeIndex, build_index_from_docs
 from .ingest import Indexer
@@ -32,9 +32,10 @@ class Answer:
     """Iterator of text chunks; `end_info()` once exhausted; `cancel()` at any time."""
 
     def __init__(self, events: Iterator[Any], cancel_event: threading.Event,
-                 on_close: Callable[[], None] | None = None):
+                 on_close: Callable[[], None] | None = None, stats: GenerationStats | None = None):
         self._events = events
         self._cancel_event = cancel_event
+        self._stats = stats or GenerationStats()
         self._end_info: dict | None = None
         self._on_close = on_close  # frees the request's resources even if never iterated
 
@@ -54,6 +55,11 @@ class Answer:
         if self._end_info is None:
             raise RuntimeError("end_info() is available once the answer is exhausted")
         return self._end_info
+
+    @property
+    def usage(self) -> dict:
+        """Token usage so far (also after a failure, when there is no end_info)."""
+        return self._stats.usage
 
     def cancel(self) -> None:
         """Stop generating within a token step or two; finish_reason becomes "cancelled"."""
@@ -88,6 +94,7 @@ class RagService:
         self.indexer = Indexer.from_settings(settings, embeddings)  # listeners: RebuildReport
         self.indexer.listeners.append(lambda r: metrics.record_rebuild(r.ok, r.chunks, r.seconds))
         self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
+        self._closed = False
 
     @classmethod
     def start(cls, settings: Settings, *, embeddings=None, llm=None) -> "RagService":
@@ -112,6 +119,10 @@ class RagService:
     def answer(self, request: ChatRequest) -> Answer:
         """Wait for a generation slot (OverloadedError when the queue is full too), then stream."""
         request_id = uuid.uuid4().hex[:12]
+        if self._closed:
+            metrics.record_request("rejected")
+            raise ServiceClosedError("the server is shutting down or reloading (the RAG service was "
+                                     "finalized); retry in a moment")
         arrived = time.monotonic()  # TTFT includes any wait in the queue
         try:
             slot = self._admission.admit()
@@ -132,9 +143,10 @@ class RagService:
             "stats": stats,
         }
         events = track(self._chain.stream(inputs), record)
-        return Answer(events, cancel_event, on_close=lambda: record.finish("cancelled"))
+        return Answer(events, cancel_event, on_close=lambda: record.finish("cancelled"), stats=stats)
 
     def close(self) -> None:
+        self._closed = True  # answers already streaming finish; new ones are refused in-band
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
