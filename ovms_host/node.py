@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 
+from .errors import HostError
 from .graph import NodeSpec
 
 log = logging.getLogger("ovms_host.node")
@@ -86,7 +87,10 @@ class PythonNode:
 
     # -- lifetime: acquired by each stream/request, retired by a reload or shutdown ----------
     def acquire(self) -> "PythonNode":
+        """Count a user; a node already retired by a reload takes none."""
         with self._lock:
+            if self._retired:
+                raise HostError("MEDIAPIPE_DEFINITION_NOT_LOADED_YET")
             self._users += 1
         return self
 

@@ -86,11 +86,12 @@ class Registry:
                     log.info("Graph %s removed from the config: retiring it", name)
                     self._retire(servable)
                     changed = True
-            for entry in entries:
-                if self._needs_load(entry):
-                    self._load(entry)
-                    changed = True
-            return changed
+            to_load = [entry for entry in entries if self._needs_load(entry)]
+            for entry in to_load:  # known at once: "not loaded yet" rather than "not found"
+                self.servables.setdefault(entry.name, Servable(entry.name, entry))
+            for entry in to_load:
+                self._load(entry)
+            return changed or bool(to_load)
 
     def _needs_load(self, entry: GraphEntry) -> bool:
         old = self.servables.get(entry.name)

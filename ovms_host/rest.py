@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from . import unary
+from .config import file_md5
 from .errors import HostError, http_status, status_of
 from .metadata import model_metadata, server_metadata
 from .registry import AVAILABLE, FAILED, LOADING, RETIRED, Registry
@@ -114,8 +115,6 @@ def _config(req, m):
 
 def _config_reload(req, m):
     """OVMS's processConfigReloadRequest: 201 when something was reloaded, 200 when not."""
-    from .config import file_md5
-
     registry = req.registry
     md5 = file_md5(registry.config_path)
     if not md5:

@@ -185,7 +185,13 @@ class StreamSession:
                     break
                 if first and not self._open(request):
                     return
-                self._accept(request, FIRST if first else SUBSEQUENT)
+                try:
+                    self._accept(request, FIRST if first else SUBSEQUENT)
+                except Exception as e:  # a bug of the host: end the RPC as OVMS's catch-all does
+                    log.exception("Stream %s: taking a request failed", self.peer)
+                    with self._lock:
+                        self._end(HostError("UNKNOWN_ERROR", f"{type(e).__name__}: {e}"))
+                    return
                 first = False
         except Exception as e:  # the iterator raises when the RPC is cancelled
             log.debug("Stream %s request iterator ended: %s", self.peer, e)

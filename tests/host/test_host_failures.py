@@ -1,4 +1,6 @@
 """Failure modes: initialize raising, malformed graph, execute failing, shutdown."""
+import time
+
 import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
@@ -60,9 +62,17 @@ def test_a_failing_execute_writes_nothing_and_the_rpc_ends_at_half_close(echo_ho
 
 
 def test_after_a_graph_failure_the_next_write_ends_the_rpc(echo_host):
+    failures = echo_host.log_text().count("failed (RuntimeError")
     s = StreamCollector(echo_host.grpc_url)
     try:
         s.send("raise:")
+        # the client cannot see the failure (nothing is written): wait for the host's log,
+        # so the next request is written after it, as a client writing later would
+        deadline = time.monotonic() + 10
+        while echo_host.log_text().count("failed (RuntimeError") == failures:
+            assert time.monotonic() < deadline, "the graph did not fail"
+            time.sleep(0.05)
+        assert s.events.empty()
         s.send("list:this one is not executed")
         ev = s.next()
     finally:
