@@ -129,6 +129,8 @@ def stream_once(url: str, question: str, new_tokens: int = NEW_TOKENS, timeout: 
             else:
                 end = json.loads(payload.decode() if isinstance(payload, bytes) else payload)
                 end_t = now
+                if "error" in end:  # the servable reports failures in-band, in end_signal
+                    raise RuntimeError(f"{end['error']['code']}: {end['error']['message']}")
     finally:
         client.stop_stream()
         client.close()

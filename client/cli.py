@@ -2,6 +2,11 @@
 
     python3 client/cli.py --ovms_url localhost:9000 "What is OpenVINO?"
     python3 client/cli.py --ovms_url localhost:9000 --history      # interactive session
+    python3 client/cli.py - < question.txt                          # the question from stdin
+    python3 client/cli.py --raw '{"question": "Hi", "max_new_tokens": 8}'   # pre_prompt as is
+
+A failed answer (bad request, busy server, model failure) is printed as `error: ...` on
+stderr, after any text that arrived, and the exit code is 2.
 """
 
 from __future__ import annotations
@@ -28,17 +33,27 @@ EXIT_CLIENT_ERROR = 2
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Ask the RAG chatbot served by OVMS over gRPC streaming.")
-    parser.add_argument("question", nargs="?", help="question to ask (with --history: the first one)")
+    parser.add_argument("question", nargs="?",
+                        help="question to ask, '-' to read it from stdin (with --history: the first one)")
     parser.add_argument("--ovms_url", default="localhost:9000", help="OVMS gRPC address host:port (default: %(default)s)")
     parser.add_argument("--history", action="store_true",
                         help="keep a session: read further questions from stdin, sending the conversation each turn")
     parser.add_argument("--max_new_tokens", type=int, default=None, help="limit the answer length")
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature")
+    parser.add_argument("--raw", action="store_true",
+                        help="send the question as the raw pre_prompt (plain text or your own JSON, "
+                             "as the seed's client does), without history or options")
     parser.add_argument("--timeout", type=float, default=DEFAULT_IDLE_TIMEOUT,
                         help="seconds without any response before giving up (default: %(default)s)")
     args = parser.parse_args(argv)
-    if not args.question and not args.history:
+    if args.question is None and not args.history:
         parser.error("give a question, or --history for an interactive session")
+    if args.raw and args.history:
+        parser.error("--raw sends one pre_prompt as is; it cannot keep a --history session")
+    if args.question == "-":
+        if args.history:
+            parser.error("with --history the questions come from stdin already; give the first one")
+        args.question = sys.stdin.read()
     return args
 
 
@@ -54,7 +69,10 @@ def format_sources(end_info: EndInfo) -> str:
 
 def ask_and_print(client: StreamClient, question: str, history: list[dict], args, out: TextIO) -> str:
     """Stream one answer to `out`; returns the answer text."""
-    answer = client.ask(question, history, args.max_new_tokens, args.temperature)
+    if getattr(args, "raw", False):
+        answer = client.send(question.encode("utf-8"))
+    else:
+        answer = client.ask(question, history, args.max_new_tokens, args.temperature)
     try:
         for event in answer:
             if isinstance(event, Done):

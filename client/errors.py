@@ -19,11 +19,14 @@ class ServerUnreachableError(ClientError):
 
 
 class ServerError(ClientError):
-    """The server answered with an error (model failure, bad request, ...)."""
+    """The server answered with an error (model failure, bad request, overload, ...);
+    `code` is the gRPC status name when the server gave one."""
 
-    def __init__(self, server_message: str):
+    def __init__(self, server_message: str, code: str | None = None):
         self.server_message = server_message
-        super().__init__(f"the model server reported an error: {server_message}")
+        self.code = code
+        where = f" ({code})" if code else ""
+        super().__init__(f"the model server reported an error{where}: {server_message}")
 
 
 class StreamTimeoutError(ClientError):

@@ -49,7 +49,10 @@ __all__ = [
 
 DEFAULT_IDLE_TIMEOUT = 120.0
 _GRACEFUL_CLOSE_SECONDS = 2.0
-_UNREACHABLE_STATUSES = {"StatusCode.UNAVAILABLE"}
+_UNAVAILABLE = "StatusCode.UNAVAILABLE"
+# UNAVAILABLE the server itself sends (OVMS: a graph not loaded yet), not a transport failure
+_SERVER_UNAVAILABLE = ("Mediapipe is not loaded yet", "Model with requested version is not loaded yet",
+                       "Server is shutting down")
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,10 @@ class StreamClient:
         """Start generating; iterate the returned `Answer` for the events.
 
         `ignore_eos`: exactly max_new_tokens tokens; `retrieval=False`: no documents."""
-        payload = encode_request(question, history, max_new_tokens, temperature, ignore_eos, retrieval)
+        return self.send(encode_request(question, history, max_new_tokens, temperature, ignore_eos, retrieval))
+
+    def send(self, payload: bytes) -> "Answer":
+        """Send `payload` as the pre_prompt as it is (the seed client's raw text, or JSON)."""
         pre_prompt = grpcclient.InferInput(INPUT_NAME, [1], "BYTES")
         pre_prompt.set_data_from_numpy(np.array([payload], dtype=object))
         answer = Answer(self._pool, self.idle_timeout)
@@ -145,7 +151,9 @@ class StreamClient:
 class Answer:
     """One streamed answer. Iterate once: text chunks (str), then `Done`.
 
-    Raises `ClientError` subclasses while iterating. `cancel()` may be called from any
+    Raises `ClientError` subclasses while iterating: an answer that failed on the server
+    (reported in-band, in `end_signal`) raises `ServerError` with the server's status code as
+    soon as it arrives, `end_info` then holds the report. `cancel()` may be called from any
     thread; the iteration then ends with `Done` whose finish_reason is "cancelled".
     Iterate it or cancel it: an answer left alone keeps its stream and connection open.
     """
@@ -202,6 +210,9 @@ class Answer:
                         yield tail
                     end_info = decode_end_info(end.tobytes())
                     self._finish(cancel=False, healthy=True)
+                    if end_info.error is not None:  # in-band: the answer failed on the server
+                        self.end_info = end_info
+                        raise ServerError(end_info.error.message, end_info.error.code)
                     yield self._done(end_info)
                     return
         except ProtocolError:
@@ -234,11 +245,13 @@ class Answer:
         return Done(end_info)
 
     def _fail(self, error: InferenceServerException) -> ClientError:
-        unreachable = str(error.status()) in _UNREACHABLE_STATUSES
+        message = error.message() or str(error)
+        status = str(error.status()) if error.status() is not None else None
+        unreachable = status == _UNAVAILABLE and not message.startswith(_SERVER_UNAVAILABLE)
         self._finish(cancel=True, healthy=not unreachable)
         if unreachable:
             return ServerUnreachableError(self._pool.url, _first_line(error.message()))
-        return ServerError(error.message() or str(error))
+        return ServerError(message, status.removeprefix("StatusCode.") if status else None)
 
     def _finish(self, cancel: bool, healthy: bool) -> None:
         """Stop this request's stream and return the connection to the pool, once."""

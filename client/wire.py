@@ -1,5 +1,6 @@
 """The wire contract of model `python_model`, client side: encode a request,
-decode `completion` chunks and the final `end_signal`."""
+decode `completion` chunks and the final `end_signal` (which reports a failed answer
+in-band: OVMS forwards no exception from the servable)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,23 @@ class Source:
 
 
 @dataclass(frozen=True)
+class WireError:
+    """An answer that failed: a gRPC status name and a message for the user."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class EndInfo:
-    """What `end_signal` carries: the sources, token usage and why generation ended."""
+    """What `end_signal` carries: the sources, token usage, why generation ended, the whole
+    answer text and, when it failed (finish_reason "error"), the error."""
 
     sources: list[Source] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
     finish_reason: str = "stop"
+    answer: str | None = None
+    error: WireError | None = None
 
 
 def encode_request(
@@ -75,7 +87,18 @@ def decode_end_info(raw: bytes) -> EndInfo:
         raise ProtocolError(f"end_signal must be a JSON object, got {type(data).__name__}")
     sources = [_source(item) for item in data.get("sources") or [] if isinstance(item, dict)]
     usage = {k: int(v) for k, v in (data.get("usage") or {}).items() if isinstance(v, (int, float))}
-    return EndInfo(sources=sources, usage=usage, finish_reason=str(data.get("finish_reason") or "stop"))
+    answer = data.get("answer")
+    return EndInfo(sources=sources, usage=usage, finish_reason=str(data.get("finish_reason") or "stop"),
+                   answer=answer if isinstance(answer, str) else None, error=_error(data.get("error")))
+
+
+def _error(value: Any) -> WireError | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProtocolError(f"end_signal's error must be an object, got {type(value).__name__}")
+    return WireError(code=str(value.get("code") or "UNKNOWN"),
+                     message=str(value.get("message") or "the server gave no reason"))
 
 
 def _source(item: Mapping[str, Any]) -> Source:

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Which OVMS image tag our Python dependencies can run on — derived from one pin.
 
-The `openvino` Python package that model.py imports is loaded into the OVMS process,
-next to the OpenVINO runtime OVMS itself is built with. Two different runtimes in one
-process clash, so the OVMS release must be the one of the `openvino==` pin in
-requirements.txt. OVMS releases are named after OpenVINO releases: OpenVINO X.Y.0 ships
-in OVMS `X.Y` (e.g. 2024.1, 2025.0), a patch release X.Y.Z in OVMS `X.Y.Z` (2025.2.1).
+Inside OVMS, Python imports the `openvino` (and openvino_tokenizers, openvino_genai) bundled
+in the image's /ovms/lib/python, first on PYTHONPATH, whatever pip installed: the image tag
+decides the OpenVINO the servable runs on, the pin does not. The pinned set (optimum-intel,
+nncf, ...) is resolved and tested against the `openvino==` pin in requirements.txt, so the
+image must carry that release. OVMS releases are named after OpenVINO releases: OpenVINO
+X.Y.0 ships in OVMS `X.Y` (e.g. 2024.1, 2025.0), a patch release X.Y.Z in OVMS `X.Y.Z`
+(2025.2.1). deploy/image/check_image.py re-checks the built image itself.
 
     check_image_tag.py --default-tag           print the OVMS tag matching the pin
     check_image_tag.py [--base-os OS] TAG      exit 0 if TAG can host the pins; else one line, exit 1
@@ -75,7 +77,7 @@ def check_tag(tag: str, base_os: str = "ubuntu", requirements: Path = REQUIREMEN
     age = "older than" if have < pin else "newer than"
     raise TagError(
         f"OVMS {tag} carries OpenVINO {tag_for(have)}, {age} the openvino=={pin_text} pin in "
-        f"requirements.txt; the Python openvino loaded inside OVMS must match its runtime: "
+        f"requirements.txt; inside OVMS Python imports the openvino bundled with the image: "
         f"use OVMS_CPP_IMAGE_TAG={want} (the default) or change the pin"
     )
 

@@ -4,10 +4,12 @@
 #   make python_image                                      # openvino/model_server:py (Ubuntu)
 #   make python_image BASE_OS=redhat OVMS_CPP_DOCKER_IMAGE=registry.connect.redhat.com/intel/openvino-model-server
 #
-# The OVMS release is not a free choice: the `openvino` Python package loaded inside OVMS
-# must match the OVMS runtime, so the default tag is derived from the `openvino==` pin in
-# requirements.txt (deploy/check_image_tag.py, the one place that knows the mapping), and a
-# tag that does not match stops here, before docker, with a one-line reason.
+# The OVMS release is not a free choice: inside OVMS, Python imports the openvino bundled with
+# the image (the tag decides it, not pip), and our pinned set is resolved against the
+# `openvino==` pin in requirements.txt, so the default tag is derived from that pin
+# (deploy/check_image_tag.py, the one place that knows the mapping), and a tag that does not
+# match stops here, before docker, with a one-line reason. The build then checks the image
+# itself (deploy/image/check_image.py).
 
 PYTHON_IMAGE_DIR := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 # paths relative to the repo root when make runs there (it normally does), absolute otherwise

@@ -1,5 +1,12 @@
 """Command line and process lifecycle: OVMS's flags, servers first, load in background,
-graceful shutdown on SIGTERM/SIGINT (grace for in-flight streams, then finalize, exit 0)."""
+config polling, graceful shutdown on SIGTERM/SIGINT (grace for in-flight streams, then
+finalize, exit 0).
+
+Flags are OVMS's (src/cli_parser.cpp); like OVMS, an unknown flag is refused with exit code
+64 (EX_USAGE). OVMS flags without meaning here are accepted with a warning; OVMS's
+single-model and pull modes (--model_path, --source_model, ...) are refused by name.
+`--shutdown_grace` is the host's own.
+"""
 
 import argparse
 import logging
@@ -8,7 +15,9 @@ import signal
 import sys
 import threading
 
+from .config_watch import ConfigWatcher
 from .grpc_service import make_server
+from .metadata import SERVER_NAME, SERVER_VERSION
 from .metrics import metrics_route
 from .registry import Registry
 from .rest import RestServer
@@ -16,11 +25,31 @@ from .streaming import SESSIONS, SHUTDOWN_MESSAGE, SHUTTING_DOWN, WORKERS
 
 log = logging.getLogger("ovms_host")
 
+EX_USAGE = 64
+# accepted for OVMS compatibility, no effect here: name -> argparse options
+IGNORED_FLAGS = {
+    "rest_workers": {"type": int}, "metrics_enable": {"action": "store_true"},
+    "metrics_list": {}, "log_path": {}, "cpu_extension": {}, "cache_dir": {},
+    "grpc_channel_arguments": {}, "grpc_memory_quota": {}, "trace_path": {},
+    "custom_node_resources_cleaner_interval_seconds": {"type": int},
+    "allowed_origins": {}, "allowed_methods": {}, "allowed_headers": {},
+    "allow_credentials": {"action": "store_true"}, "api_key_file": {},
+}
+UNSUPPORTED_MODES = ("model_path", "model_name", "source_model", "model_repository_path",
+                     "pull", "task", "list_models", "add_to_config", "remove_from_config",
+                     "configure", "batch_size", "shape", "layout", "target_device",
+                     "plugin_config", "nireq", "model_version_policy")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"error parsing options - {message}\n")
+
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m ovms_host",
-        description="OVMS-compatible host for MediaPipe graphs of one Python node.")
+    p = _Parser(prog="python -m ovms_host",
+                description="OVMS-compatible host for MediaPipe graphs of one Python node.")
     p.add_argument("--config_path", required=True, help="OVMS config.json")
     p.add_argument("--port", type=int, default=9000, help="gRPC port (KServe v2)")
     p.add_argument("--rest_port", type=int, default=0,
@@ -34,12 +63,29 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="gRPC thread pool size; each open stream holds one thread")
     p.add_argument("--grpc_bind_address", default="0.0.0.0")
     p.add_argument("--rest_bind_address", default="0.0.0.0")
+    p.add_argument("--file_system_poll_wait_seconds", type=float, default=1.0,
+                   help="seconds between config.json change checks; 0 disables")
     p.add_argument("--shutdown_grace", type=float,
                    default=float(os.environ.get("OVMS_HOST_SHUTDOWN_GRACE", "5")),
-                   help="seconds in-flight streams get to finish after SIGTERM")
+                   help="(ovms_host only) seconds in-flight streams get to finish after SIGTERM")
+    p.add_argument("--version", action="version", version=f"{SERVER_NAME} {SERVER_VERSION}")
+    for name, options in IGNORED_FLAGS.items():
+        p.add_argument(f"--{name}", help=argparse.SUPPRESS, **options)
+    for name in UNSUPPORTED_MODES:
+        p.add_argument(f"--{name}", nargs="?", const="", help=argparse.SUPPRESS)
     args, unknown = p.parse_known_args(argv)
     if unknown:
-        logging.getLogger("ovms_host").warning("Ignoring unsupported OVMS flags: %s", unknown)
+        p.exit(EX_USAGE, "error parsing options - unmatched arguments: "
+               + "".join(f"{a}, " for a in unknown) + "\n")
+    used = [n for n in UNSUPPORTED_MODES if getattr(args, n) is not None]
+    if used:
+        p.exit(EX_USAGE, f"error parsing options - ovms_host serves a --config_path only; "
+               f"not supported: {', '.join('--' + n for n in used)}\n")
+    ignored = [n for n, o in IGNORED_FLAGS.items() if getattr(args, n) not in (None, False)]
+    if ignored:
+        logging.getLogger("ovms_host").warning(
+            "OVMS flags accepted but without effect in ovms_host: %s",
+            ", ".join("--" + n for n in ignored))
     return args
 
 
@@ -74,12 +120,14 @@ def main(argv=None) -> int:
     if rest:
         log.info("Started REST server on %s:%d", args.rest_bind_address, args.rest_port)
     threading.Thread(target=registry.load_all, name="loader", daemon=True).start()
+    watcher = ConfigWatcher(registry, args.file_system_poll_wait_seconds).start()
 
     while not stop.wait(0.5):
         pass
     log.info("Shutdown requested; refusing new requests, %.1f s grace for in-flight streams",
              args.shutdown_grace)
     SHUTTING_DOWN.set()
+    watcher.stop()
     if rest:
         rest.stop()
     stopped = server.stop(args.shutdown_grace + 2.0)  # new RPCs are refused from now on

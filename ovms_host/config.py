@@ -1,19 +1,24 @@
-"""config.json and graph.pbtxt -> plain specs the host serves.
+"""config.json -> the graphs to serve, with OVMS's path rules.
 
-Only graphs made of one `PythonExecutorCalculator` node are supported (that is what an
-OVMS Python servable is); anything else is a `ConfigError` with a message naming the file.
+As src/mediapipe_internal/mediapipegraphconfig.cpp (parseNode) resolves them: `base_path`
+defaults to `<config dir>/<name>/` (an empty one too) and a relative one is relative to the
+config's folder; `graph_path` defaults to `graph.pbtxt` and a relative one is relative to
+`base_path`. Graphs may be listed in `mediapipe_config_list` (deprecated in the 2026.3 docs)
+or in `model_config_list` as `{"config": {"name", "base_path", "graph_path"}}`, where an
+entry is a graph when its graph file exists (src/modelmanager.cpp, loadModels) and an
+OpenVINO model otherwise, which this host cannot serve. The file must follow OVMS's schema
+(src/schema.cpp): `model_config_list` is required, unknown keys are refused.
 """
 
+import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from google.protobuf import text_format
-
-from . import graph_schema
-
-PYTHON_CALCULATOR = "PythonExecutorCalculator"
-PY_OPTIONS_TYPE = "mediapipe.PythonExecutorCalculatorOptions"
+DEFAULT_GRAPH = "graph.pbtxt"
+TOP_LEVEL_KEYS = {"model_config_list", "mediapipe_config_list", "pipeline_config_list",
+                  "custom_loader_config_list", "custom_node_library_config_list", "monitoring"}
+MEDIAPIPE_KEYS = {"name", "base_path", "graph_path", "subconfig"}
 
 
 class ConfigError(Exception):
@@ -21,57 +26,24 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class Stream:
-    """One stream spec "TAG:index:name" / "TAG:name" / "name"."""
-    tag: str
-    name: str
-
-    @classmethod
-    def parse(cls, spec: str) -> "Stream":
-        parts = spec.split(":")
-        return cls(tag=parts[0] if len(parts) > 1 else "", name=parts[-1])
-
-
-@dataclass
-class NodeSpec:
-    name: str
-    handler_path: str  # absolute
-    inputs: list[Stream]
-    outputs: list[Stream]
-
-    @property
-    def has_loopback(self) -> bool:
-        return any(s.tag == "LOOPBACK" for s in self.inputs)
-
-
-@dataclass
-class GraphSpec:
-    name: str
-    graph_path: str
-    inputs: list[Stream]
-    outputs: list[Stream]
-    node: NodeSpec
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def input_names(self) -> list[str]:
-        return [s.name for s in self.inputs]
-
-    @property
-    def output_names(self) -> list[str]:
-        return [s.name for s in self.outputs]
-
-
-@dataclass
 class GraphEntry:
-    """One mediapipe_config_list entry, before its graph is parsed."""
+    """One served name: where its graph is (absolute paths), or why it cannot be served."""
     name: str
+    base_path: str
     graph_path: str
+    listed_in: str = "mediapipe_config_list"
+    unsupported: str = ""  # set for a model_config_list entry that is not a graph
 
 
-def read_config(config_path: str) -> list[GraphEntry]:
-    """Graph entries of an OVMS config.json; relative paths resolve against its folder."""
-    config_path = os.path.abspath(config_path)
+def file_md5(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.md5(f.read()).hexdigest()
+    except OSError:
+        return ""
+
+
+def read_json(config_path: str) -> dict:
     try:
         with open(config_path, encoding="utf-8") as f:
             data = json.load(f)
@@ -79,85 +51,67 @@ def read_config(config_path: str) -> list[GraphEntry]:
         raise ConfigError(f"cannot read config file {config_path}: {e.strerror}") from e
     except json.JSONDecodeError as e:
         raise ConfigError(f"{config_path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from e
+    _check_schema(config_path, data)
+    return data
+
+
+def _check_schema(path: str, data) -> None:
+    def refuse(why: str):
+        raise ConfigError(f"{path} is not in valid configuration format: {why}")
+
     if not isinstance(data, dict):
-        raise ConfigError(f"{config_path}: top level must be a JSON object")
-    if data.get("model_config_list"):
-        raise ConfigError(f"{config_path}: model_config_list entries (OpenVINO IR models) are "
-                          "not supported by this host; use mediapipe_config_list")
+        refuse("the top level must be a JSON object")
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
+    if unknown:
+        refuse(f"unknown keys {unknown}")
+    if not isinstance(data.get("model_config_list"), list):
+        refuse('"model_config_list" (an array, possibly empty) is required')
+    for i, item in enumerate(data["model_config_list"]):
+        config = item.get("config") if isinstance(item, dict) else None
+        if not isinstance(config, dict) or not isinstance(config.get("name"), str):
+            refuse(f'model_config_list[{i}] must be {{"config": {{"name": ..., ...}}}}')
+    graphs = data.get("mediapipe_config_list", [])
+    if not isinstance(graphs, list):
+        refuse('"mediapipe_config_list" must be an array')
+    for i, item in enumerate(graphs):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            refuse(f'mediapipe_config_list[{i}] must be an object with a "name"')
+        extra = sorted(set(item) - MEDIAPIPE_KEYS)
+        if extra:
+            refuse(f"mediapipe_config_list[{i}] has unknown keys {extra} "
+                   f"(allowed: {', '.join(sorted(MEDIAPIPE_KEYS))})")
+
+
+def graph_entry(folder: str, item: dict, listed_in: str) -> GraphEntry:
+    """Resolve one entry's base_path and graph_path the way OVMS does."""
+    name = item["name"]
+    base = item.get("base_path")
+    if not base:  # absent or "": <config dir>/<name>/
+        base = name
+    base = os.path.normpath(os.path.join(folder, base))  # an absolute base_path stays as is
+    graph = os.path.normpath(os.path.join(base, item.get("graph_path") or DEFAULT_GRAPH))
+    return GraphEntry(name=name, base_path=base, graph_path=graph, listed_in=listed_in)
+
+
+def read_config(config_path: str) -> list[GraphEntry]:
+    """Every name config.json serves, in file order (model_config_list first, as OVMS loads)."""
+    config_path = os.path.abspath(config_path)
+    data = read_json(config_path)
     folder = os.path.dirname(config_path)
-    entries = []
-    for i, item in enumerate(data.get("mediapipe_config_list") or []):
-        name = item.get("name") if isinstance(item, dict) else None
-        if not name:
-            raise ConfigError(f"{config_path}: mediapipe_config_list[{i}] has no \"name\"")
-        if item.get("graph_path"):
-            graph = os.path.join(folder, item["graph_path"])
-        else:
-            base = os.path.join(folder, item.get("base_path") or name)
-            graph = os.path.join(base, "graph.pbtxt")
-        entries.append(GraphEntry(name=name, graph_path=os.path.normpath(graph)))
-    if not entries:
-        raise ConfigError(f"{config_path}: mediapipe_config_list is empty; nothing to serve")
+    entries: list[GraphEntry] = []
+    for item in data["model_config_list"]:
+        entry = graph_entry(folder, item["config"], "model_config_list")
+        if not os.path.isfile(entry.graph_path):
+            entry = GraphEntry(entry.name, entry.base_path, entry.graph_path, "model_config_list",
+                               unsupported=f"model_config_list entry {entry.name!r} has no graph at "
+                               f"{entry.graph_path}, so OVMS would load it as an OpenVINO model; "
+                               "this host serves MediaPipe graphs only")
+        entries.append(entry)
+    for item in data.get("mediapipe_config_list", []):
+        entries.append(graph_entry(folder, item, "mediapipe_config_list"))
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.name in seen:
+            raise ConfigError(f"{config_path}: the name {entry.name!r} is listed twice")
+        seen.add(entry.name)
     return entries
-
-
-def parse_graph_text(text: str, graph_path: str):
-    """Parse pbtxt into a CalculatorGraphConfig message; errors name file:line:column."""
-    msg = graph_schema.message_class("CalculatorGraphConfig")()
-    try:
-        text_format.Parse(text, msg, descriptor_pool=graph_schema.pool())
-    except text_format.ParseError as e:
-        line, col = e.GetLine(), e.GetColumn()
-        reason = str(e).split(" : ", 1)[-1] if line else str(e)
-        where = f"{graph_path}:{line}:{col}" if line else graph_path
-        raise ConfigError(f"{where}: invalid graph: {reason}") from e
-    return msg
-
-
-def load_graph(entry: GraphEntry) -> GraphSpec:
-    try:
-        with open(entry.graph_path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise ConfigError(f"cannot read graph of {entry.name!r} at {entry.graph_path}: "
-                          f"{e.strerror}") from e
-    msg = parse_graph_text(text, entry.graph_path)
-    return _graph_spec(entry, msg)
-
-
-def _graph_spec(entry: GraphEntry, msg) -> GraphSpec:
-    path = entry.graph_path
-    py_nodes = [n for n in msg.node if n.calculator == PYTHON_CALCULATOR]
-    if len(msg.node) != 1 or len(py_nodes) != 1:
-        kinds = ", ".join(n.calculator for n in msg.node) or "none"
-        raise ConfigError(f"{path}: this host runs graphs of exactly one {PYTHON_CALCULATOR} "
-                          f"node; found nodes: {kinds}")
-    node = py_nodes[0]
-    handler = None
-    for any_msg in node.node_options:
-        if any_msg.type_url.split("/")[-1] == PY_OPTIONS_TYPE:
-            opts = graph_schema.message_class("PythonExecutorCalculatorOptions")()
-            any_msg.Unpack(opts)
-            handler = opts.handler_path
-    if not handler:
-        raise ConfigError(f"{path}: node {node.name or PYTHON_CALCULATOR!r} needs node_options "
-                          f"[type.googleapis.com/{PY_OPTIONS_TYPE}] {{ handler_path: \"...\" }}")
-    handler = os.path.normpath(os.path.join(os.path.dirname(path), handler))
-    node_spec = NodeSpec(name=node.name or entry.name, handler_path=handler,
-                         inputs=[Stream.parse(s) for s in node.input_stream],
-                         outputs=[Stream.parse(s) for s in node.output_stream])
-    graph_in = [Stream.parse(s) for s in msg.input_stream]
-    graph_out = [Stream.parse(s) for s in msg.output_stream]
-    if not graph_in or not graph_out:
-        raise ConfigError(f"{path}: the graph needs at least one input_stream and one "
-                          "output_stream")
-    node_in = {s.name for s in node_spec.inputs}
-    node_out = {s.name for s in node_spec.outputs}
-    for s in graph_in:
-        if s.name not in node_in:
-            raise ConfigError(f"{path}: graph input {s.name!r} is not an input of the node")
-    for s in graph_out:
-        if s.name not in node_out:
-            raise ConfigError(f"{path}: graph output {s.name!r} is not an output of the node")
-    return GraphSpec(name=entry.name, graph_path=path, inputs=graph_in, outputs=graph_out,
-                     node=node_spec)

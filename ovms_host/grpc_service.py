@@ -6,12 +6,13 @@ from concurrent import futures
 import grpc
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
-from . import execution
+from . import unary
 from .errors import HostError, status_of
 from .metadata import model_metadata, server_metadata
 from .registry import Registry
 from .streaming import StreamSession
-from .tensors import add_to_grpc_response, inputs_from_grpc
+from .tensors import add_to_grpc_response
+from .timestamps import PARAMETER
 
 log = logging.getLogger("ovms_host.grpc")
 
@@ -35,6 +36,7 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
         return service_pb2.ServerMetadataResponse(**server_metadata())
 
     def ModelReady(self, request, context):
+        """A known graph answers ready true/false (loading or failed: false), never an error."""
         try:
             servable = self.registry.find(request.name)
         except HostError as e:
@@ -43,10 +45,9 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     def ModelMetadata(self, request, context):
         try:
-            servable = self.registry.get(request.name)
+            md = model_metadata(self.registry.find(request.name))
         except HostError as e:
             self._abort(context, e)
-        md = model_metadata(servable)
         resp = service_pb2.ModelMetadataResponse(name=md["name"], versions=md["versions"],
                                                  platform=md["platform"])
         for kind in ("inputs", "outputs"):
@@ -57,16 +58,14 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     def ModelInfer(self, request, context):
         try:
-            servable = self.registry.get(request.model_name)
-            inputs = inputs_from_grpc(request, servable.spec.input_names)
-            outputs = execution.run_unary(servable, inputs, is_active=context.is_active)
+            name, packets = unary.infer(self.registry, request)
         except Exception as e:
-            log.warning("ModelInfer on %s failed: %s", request.model_name, e,
+            log.warning("ModelInfer on %s failed: %s", request.model_name, status_of(e)[1],
                         exc_info=log.isEnabledFor(logging.DEBUG))
             self._abort(context, e)
-        resp = service_pb2.ModelInferResponse(model_name=servable.name, model_version="1",
-                                              id=request.id)
-        add_to_grpc_response(resp, outputs)
+        resp = service_pb2.ModelInferResponse(model_name=name, model_version="1", id=request.id)
+        add_to_grpc_response(resp, [p.tensor for p in packets])
+        resp.parameters[PARAMETER].int64_param = packets[-1].timestamp
         return resp
 
     def ModelStreamInfer(self, request_iterator, context):

@@ -1,15 +1,19 @@
-"""Server and model metadata shared by the gRPC and REST front ends."""
+"""Server and model metadata shared by the gRPC and REST front ends.
 
-from .registry import Servable
+A graph's streams have no declared tensor types, so OVMS reports every input and output
+with datatype INVALID and shape [] (TensorInfo::getUnspecifiedTensorInfo, converted in
+src/kfs_frontend/kfs_grpc_inference_service.cpp), in name order (a std::map), version "1".
+Metadata of a graph that is not available fails as OVMS's waitForLoaded does.
+"""
+
+from .errors import HostError
+from .registry import AVAILABLE, RETIRED, Servable
 
 SERVER_NAME = "OpenVINO Model Server"
 # The OVMS release whose Python-node behaviour this host reproduces; "+ovms_host" marks the
 # stand-in so nobody mistakes it for the real binary.
-SERVER_VERSION = "2024.3.0+ovms_host"
-
-# OVMS does not know the tensor types of a graph's streams; we report the wire contract a
-# Python servable is normally used with: inputs as BYTES, outputs as UINT8 chunks, any length.
-INPUT_DATATYPE, OUTPUT_DATATYPE, DYNAMIC_SHAPE = "BYTES", "UINT8", [-1]
+SERVER_VERSION = "2026.4.0+ovms_host"
+UNSPECIFIED_DATATYPE, UNSPECIFIED_SHAPE = "INVALID", []
 
 
 def server_metadata() -> dict:
@@ -17,12 +21,15 @@ def server_metadata() -> dict:
 
 
 def model_metadata(servable: Servable) -> dict:
+    if servable.state == RETIRED:
+        raise HostError("MEDIAPIPE_DEFINITION_NOT_LOADED_ANYMORE")
+    if servable.state != AVAILABLE or servable.spec is None:
+        raise HostError("MEDIAPIPE_DEFINITION_NOT_LOADED_YET")
     spec = servable.spec
-    tensor = lambda name, dt: {"name": name, "datatype": dt, "shape": list(DYNAMIC_SHAPE)}  # noqa: E731
-    return {
-        "name": servable.name,
-        "versions": ["1"],
-        "platform": "OpenVINO",
-        "inputs": [tensor(n, INPUT_DATATYPE) for n in (spec.input_names if spec else [])],
-        "outputs": [tensor(n, OUTPUT_DATATYPE) for n in (spec.output_names if spec else [])],
-    }
+
+    def tensors(names):
+        return [{"name": n, "datatype": UNSPECIFIED_DATATYPE, "shape": list(UNSPECIFIED_SHAPE)}
+                for n in sorted(names)]
+
+    return {"name": servable.name, "versions": ["1"], "platform": "OpenVINO",
+            "inputs": tensors(spec.input_names), "outputs": tensors(spec.output_names)}

@@ -1,9 +1,10 @@
-"""KServe v2 REST (plus OVMS's GET /v1/config) on the stdlib's ThreadingHTTPServer.
+"""KServe v2 REST plus OVMS's /v1/config and /v1/config/reload, on the stdlib's server.
 
 Routes are a list of `Route(method, regex, handler)`; a handler takes `(request, match)` and
 returns a `Response`. Other features add endpoints without touching this module: append to
 `EXTRA_ROUTES` before the server starts (e.g. `Route("GET", r"/metrics", metrics_handler)`)
-or pass `extra_routes=` to `RestServer`. Extra routes are matched first.
+or pass `extra_routes=` to `RestServer`. Extra routes are matched first. Errors are OVMS's
+`{"error": "<status text>"}` with its HTTP code (errors.py).
 """
 
 import json
@@ -14,11 +15,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from . import execution
+from . import unary
+from .config import file_md5
 from .errors import HostError, http_status, status_of
 from .metadata import model_metadata, server_metadata
-from .registry import AVAILABLE, END, FAILED, LOADING, UNLOADING, Registry
-from .tensors import inputs_from_json, out_to_json
+from .registry import AVAILABLE, FAILED, LOADING, RETIRED, Registry
+from .tensors import out_to_json, request_from_json
 
 log = logging.getLogger("ovms_host.rest")
 
@@ -36,8 +38,7 @@ class Response:
 
     @classmethod
     def error(cls, exc):
-        code, message = status_of(exc)
-        return cls.json({"error": message}, http_status(code))
+        return cls.json({"error": status_of(exc)[1]}, http_status(exc))
 
 
 @dataclass
@@ -75,53 +76,71 @@ def _server_metadata(req, m):
 
 
 def _model_ready(req, m):
-    """200 when ready, 404 for an unknown model, 503 while loading or after a failed load."""
+    """200 when ready; 404 for an unknown model and for one loading, failed or retired
+    (OVMS's processModelReadyKFSRequest: MODEL_VERSION_NOT_LOADED_YET)."""
     try:
         servable = req.registry.find(m["name"])
+        if not servable.ready:
+            raise HostError("MODEL_VERSION_NOT_LOADED_YET")
     except HostError as e:
         return Response.error(e)
-    return Response(200) if servable.ready else Response.json(
-        {"error": f"Model {servable.name} is not ready"
-                  + (f": {servable.error}" if servable.error else "")}, 503)
+    return Response(200)
 
 
 def _model_metadata(req, m):
     try:
-        return Response.json(model_metadata(req.registry.get(m["name"])))
+        return Response.json(model_metadata(req.registry.find(m["name"])))
     except HostError as e:
         return Response.error(e)
 
 
-_OVMS_STATE = {LOADING: "LOADING", AVAILABLE: "AVAILABLE", FAILED: "LOADING",
-               UNLOADING: "UNLOADING", END: "END"}
+# PipelineDefinitionStatus::convertToModelStatus: a failed graph is LOADING/FAILED_PRECONDITION
+_OVMS_STATE = {LOADING: ("LOADING", "OK"), AVAILABLE: ("AVAILABLE", "OK"),
+               FAILED: ("LOADING", "FAILED_PRECONDITION"), RETIRED: ("END", "OK")}
+
+
+def statuses(registry: Registry) -> dict:
+    out = {}
+    for s in registry.servables.values():
+        state, code = _OVMS_STATE[s.state]
+        out[s.name] = {"model_version_status": [{
+            "version": "1", "state": state,
+            "status": {"error_code": code, "error_message": code if code == "OK" else s.error}}]}
+    return out
 
 
 def _config(req, m):
-    """OVMS-style model status; a failed load shows as LOADING with error_code UNKNOWN."""
-    out = {}
-    for s in req.registry.servables.values():
-        ok = s.state != FAILED
-        out[s.name] = {"model_version_status": [{
-            "version": "1", "state": _OVMS_STATE[s.state],
-            "status": {"error_code": "OK" if ok else "UNKNOWN",
-                       "error_message": "OK" if ok else s.error}}]}
-    return Response.json(out)
+    return Response.json(statuses(req.registry))
+
+
+def _config_reload(req, m):
+    """OVMS's processConfigReloadRequest: 201 when something was reloaded, 200 when not."""
+    registry = req.registry
+    md5 = file_md5(registry.config_path)
+    if not md5:
+        return Response.json({"error": "Config file not found or cannot open."}, 500)
+    if md5 != registry.config_md5 or not registry.last_load_ok:
+        registry.reload()
+        if not registry.last_load_ok:
+            return Response.json({"error": "Reloading config file failed. Check server logs "
+                                           "for more info."}, 412)
+        return Response.json(statuses(registry), 201)
+    return Response.json(statuses(registry), 200)
 
 
 def _infer(req, m):
     try:
         body = json.loads(req.body or b"{}")
-    except ValueError as e:
-        return Response.json({"error": f"Request body is not valid JSON: {e}"}, 400)
+    except ValueError as e:  # rapidjson's wording differs; code and prefix are OVMS's
+        where = f" Offset: {e.pos}" if isinstance(e, json.JSONDecodeError) else ""
+        return Response.error(HostError("JSON_INVALID", f"Error: {getattr(e, 'msg', e)}.{where}"))
     try:
-        servable = req.registry.get(m["name"])
-        inputs = inputs_from_json(body, servable.spec.input_names)
-        outputs = execution.run_unary(servable, inputs)
+        name, packets = unary.infer(req.registry, request_from_json(body, m["name"]))
     except Exception as e:
-        log.warning("REST infer on %s failed: %s", m["name"], e)
+        log.warning("REST infer on %s failed: %s", m["name"], status_of(e)[1])
         return Response.error(e)
-    resp = {"model_name": servable.name, "model_version": "1",
-            "outputs": [out_to_json(o) for o in outputs]}
+    resp = {"model_name": name, "model_version": "1",
+            "outputs": [out_to_json(p.tensor) for p in packets]}
     if isinstance(body, dict) and body.get("id"):
         resp["id"] = body["id"]
     return Response.json(resp)
@@ -139,6 +158,7 @@ def default_routes() -> list[Route]:
         Route("GET", _MODEL, _model_metadata),
         Route("POST", _MODEL + r"/infer", _infer),
         Route("GET", r"/v1/config", _config),
+        Route("POST", r"/v1/config/reload", _config_reload),
     ]
 
 

@@ -1,14 +1,18 @@
-"""Conversions between wire tensors (KServe gRPC / JSON) and pyovms Tensors.
+"""Wire tensors (KServe gRPC / REST JSON) <-> pyovms Tensors, with OVMS's checks.
 
-Inputs: `raw_input_contents` pass through as is (datatype and shape from the request);
-element-wise BYTES become 4-byte little-endian length + data per element, as in OVMS.
+Inputs follow src/kfs_frontend/kfs_graph_executor_impl.cpp (deserializeTensor for Python
+tensors): `raw_input_contents` pass through as they are, their size checked against the
+shape only for the numeric datatypes; element-wise BYTES become 4-byte little-endian
+length + data per element; other element-wise contents are packed by datatype; a custom
+datatype needs raw contents. Inputs are taken in request order and the first bad one stops
+the rest (`Deserialized.error`), so, as in OVMS, the inputs before it are still delivered.
 Outputs: a pyovms Tensor is sent raw with its own datatype and shape.
 """
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
-import grpc
 import numpy as np
 
 from .errors import HostError
@@ -25,10 +29,9 @@ _NUMPY = {
     "INT64": np.int64, "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32,
     "UINT64": np.uint64, "FP16": np.float16, "FP32": np.float32, "FP64": np.float64,
 }
-
-
-def _invalid(msg):
-    return HostError(grpc.StatusCode.INVALID_ARGUMENT, msg)
+# OVMS's datatypeToBufferFormat item sizes (src/python/ovms_py_tensor.hpp)
+_ITEMSIZE = {"BOOL": 1, "UINT8": 1, "UINT16": 2, "UINT32": 4, "UINT64": 8, "INT8": 1,
+             "INT16": 2, "INT32": 4, "INT64": 8, "FP16": 2, "FP32": 4, "FP64": 8}
 
 
 def length_prefixed(elements) -> bytes:
@@ -49,80 +52,110 @@ def _make_tensor(name, data, shape, datatype):
     return ensure_pyovms().Tensor(name, data, shape=tuple(shape), datatype=datatype)
 
 
-def _check_name(name, allowed):
-    if name not in allowed:
-        raise _invalid(f"Unexpected input name {name!r}; the graph's inputs are "
-                       f"{', '.join(allowed)}")
+@dataclass
+class Deserialized:
+    """The packets a request creates, in order, and the error that stopped the rest."""
+    tensors: list = field(default_factory=list)
+    error: Optional[HostError] = None
 
 
-def _check_complete(names: list[str], allowed: list[str]):
-    """Every graph input exactly once (unknown names are refused by _check_name)."""
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise _invalid(f"Input {name!r} is given more than once")
-        seen.add(name)
-    missing = [n for n in allowed if n not in seen]
-    if missing:
-        raise _invalid(f"Missing input {', '.join(repr(m) for m in missing)}; the graph's "
-                       f"inputs are {', '.join(allowed)}")
+def _count(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
 
 
-def inputs_from_grpc(request, allowed: list[str]) -> list:
-    """pyovms Tensors for a ModelInferRequest."""
-    if not request.inputs:
-        raise _invalid("The request has no inputs; expected " + ", ".join(allowed))
+def check_coherency(request):
+    """validateRequestCoherencyKFS: raw contents are all-or-nothing and one per input."""
     raw = request.raw_input_contents
-    if raw and len(raw) != len(request.inputs):
-        raise _invalid(f"raw_input_contents has {len(raw)} entries for "
-                       f"{len(request.inputs)} inputs")
+    if not raw:
+        return
+    if len(raw) != len(request.inputs):
+        raise HostError("INVALID_MESSAGE_STRUCTURE", f"Size of raw_input_contents: {len(raw)} is "
+                        f"different than number of inputs: {len(request.inputs)}")
     for inp in request.inputs:
-        _check_name(inp.name, allowed)
-    _check_complete([inp.name for inp in request.inputs], allowed)
-    tensors = []
-    for i, inp in enumerate(request.inputs):
-        if raw:
-            tensors.append(_make_tensor(inp.name, raw[i], inp.shape, inp.datatype))
-            continue
-        field = _CONTENTS_FIELD.get(inp.datatype)
-        if field is None:
-            raise _invalid(f"Input {inp.name!r}: datatype {inp.datatype!r} must be sent in "
-                           "raw_input_contents")
-        values = getattr(inp.contents, field)
-        if inp.datatype == "BYTES":
-            data = length_prefixed(values)
-        else:
-            data = np.asarray(values, dtype=_NUMPY[inp.datatype])
-        tensors.append(_make_tensor(inp.name, data, inp.shape, inp.datatype))
-    return tensors
+        if inp.HasField("contents"):
+            raise HostError("INVALID_MESSAGE_STRUCTURE", "Passing buffers both in InferInputTensor "
+                            "contents and in raw_input_contents is not allowed. Detected buffer "
+                            f"in InferInputTensor contents for input: {inp.name}")
 
 
-def inputs_from_json(body: dict, allowed: list[str]) -> list:
-    """pyovms Tensors for a KServe REST infer body (BYTES data given as strings)."""
+def _tensor(request, index: int):
+    inp = request.inputs[index]
+    shape = list(inp.shape)
+    if any(d < 0 for d in shape):
+        raise HostError("INVALID_SHAPE", f"Negative dimension size is not acceptable: {shape}; "
+                        f"input name: {inp.name}")
+    if request.raw_input_contents:
+        buf = request.raw_input_contents[index]
+        size = _ITEMSIZE.get(inp.datatype)
+        if size is not None and len(buf) != _count(shape) * size:
+            raise HostError("INVALID_CONTENT_SIZE", "Invalid Python tensor buffer size. Actual: "
+                            f"{len(buf)}; Expected: {_count(shape) * size}")
+        return _make_tensor(inp.name, buf, shape, inp.datatype)
+    contents_field = _CONTENTS_FIELD.get(inp.datatype)
+    if contents_field is None:
+        raise HostError("INVALID_PRECISION", "Provided datatype is invalid, custom datatypes are "
+                        "allowed only when raw_input_contents is used.")
+    values = getattr(inp.contents, contents_field)
+    if inp.datatype == "BYTES":
+        return _make_tensor(inp.name, length_prefixed(values), shape, inp.datatype)
+    if len(values) != _count(shape):
+        raise HostError("INVALID_VALUE_COUNT", f"Expected: {_count(shape) * _ITEMSIZE[inp.datatype]} "
+                        f"values; Actual: {len(values) * _ITEMSIZE[inp.datatype]} values; input "
+                        f"name: {inp.name}")
+    return _make_tensor(inp.name, np.asarray(values, dtype=_NUMPY[inp.datatype]), shape, inp.datatype)
+
+
+def inputs_from_grpc(request, allowed: list[str]) -> Deserialized:
+    """pyovms Tensors for a ModelInferRequest's inputs, as OVMS pushes them into the graph."""
+    out = Deserialized()
+    seen: set[str] = set()
+    try:
+        check_coherency(request)
+        for i, inp in enumerate(request.inputs):
+            if inp.name not in allowed:
+                raise HostError("INVALID_UNEXPECTED_INPUT", f"{inp.name} is unexpected")
+            if inp.name in seen:  # a second packet at the same timestamp
+                raise HostError("MEDIAPIPE_GRAPH_ADD_PACKET_INPUT_STREAM",
+                                f"failed to add packet to stream: {inp.name}")
+            out.tensors.append(_tensor(request, i))
+            seen.add(inp.name)
+    except HostError as e:
+        out.error = e
+    return out
+
+
+def request_from_json(body, model_name: str):
+    """A KServe REST infer body as a ModelInferRequest (BYTES data given as strings)."""
+    from tritonclient.grpc import service_pb2
+
     inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        raise HostError("REST_BODY_IS_NOT_AN_OBJECT")
     if not inputs or not isinstance(inputs, list):
-        raise _invalid('The request body needs "inputs": [{"name", "shape", "datatype", '
-                       '"data"}]')
-    if not all(isinstance(inp, dict) for inp in inputs):
-        raise _invalid('Each entry of "inputs" must be an object {"name", "shape", '
-                       '"datatype", "data"}')
+        raise HostError("REST_NO_INPUTS_FOUND")
+    request = service_pb2.ModelInferRequest(model_name=model_name, id=str(body.get("id") or ""))
     for inp in inputs:
-        _check_name(inp.get("name"), allowed)
-    _check_complete([inp.get("name") for inp in inputs], allowed)
-    tensors = []
-    for inp in inputs:
-        name, datatype = inp.get("name"), inp.get("datatype")
+        if not isinstance(inp, dict) or not isinstance(inp.get("name"), str):
+            raise HostError("REST_COULD_NOT_PARSE_INPUT")
+        datatype = inp.get("datatype")
         data = np.asarray(inp.get("data", []), dtype=object).reshape(-1).tolist()
         shape = inp.get("shape") or [len(data)]
-        if datatype == "BYTES":
-            buf = length_prefixed([d.encode() if isinstance(d, str) else bytes(d)
-                                   for d in data])
-        elif datatype in _NUMPY:
-            buf = np.asarray(data, dtype=_NUMPY[datatype])
-        else:
-            raise _invalid(f"Input {name!r}: unsupported datatype {datatype!r}")
-        tensors.append(_make_tensor(name, buf, shape, datatype))
-    return tensors
+        t = request.inputs.add(name=inp["name"], datatype=str(datatype), shape=shape)
+        field_name = _CONTENTS_FIELD.get(datatype)
+        if field_name is None:
+            raise HostError("REST_COULD_NOT_PARSE_INPUT", f"unsupported datatype {datatype!r}")
+        try:
+            if datatype == "BYTES":
+                t.contents.bytes_contents.extend(d.encode() if isinstance(d, str) else bytes(d)
+                                                 for d in data)
+            else:
+                getattr(t.contents, field_name).extend(data)
+        except (TypeError, ValueError) as e:
+            raise HostError("REST_COULD_NOT_PARSE_INPUT", str(e)) from e
+    return request
 
 
 @dataclass
@@ -136,23 +169,6 @@ class OutTensor:
 
 def to_out(t) -> OutTensor:
     return OutTensor(t.name, t.datatype, tuple(t.shape), bytes(t))
-
-
-def concat(parts: list[OutTensor]) -> OutTensor:
-    """Join the tensors one output yielded over a generator, in order (unary gather)."""
-    if len(parts) == 1:
-        return parts[0]
-    last = parts[-1]
-    data = b"".join(p.data for p in parts)
-    same_tail = all(p.datatype == last.datatype and p.shape[1:] == last.shape[1:] and p.shape
-                    for p in parts)
-    if same_tail and last.datatype != "BYTES":
-        shape = (sum(p.shape[0] for p in parts),) + tuple(last.shape[1:])
-    elif same_tail:  # BYTES: element counts add up
-        shape = (len(split_length_prefixed(data)),)
-    else:
-        return OutTensor(last.name, "UINT8", (len(data),), data)
-    return OutTensor(last.name, last.datatype, shape, data)
 
 
 def add_to_grpc_response(response, outputs: list[OutTensor]):

@@ -1,17 +1,19 @@
 """Stand-in for OVMS's `pyovms` module (only used when the real one is not importable).
 
-`Tensor(name, data, shape=None, datatype=None)`: `data` is any buffer-protocol object.
-Python 3.11 has no `__buffer__` for Python classes, so `bytes(t)` and `np.array(t)` go
-through `__bytes__` and `__array__`.
+As OVMS 2026 builds it (src/python/binding/ovms_py_tensor.cpp, src/python/ovms_py_tensor.*):
+`Tensor(name, buffer, shape=None, datatype=None)` takes any buffer-protocol object; without
+a datatype it is looked up from the buffer's struct format (`l` is INT32 and `L` UINT32,
+whatever their item size), and an unknown format becomes the datatype string itself.
+`shape` defaults to the buffer's shape; `size` is the buffer's byte count; `data` is a
+memoryview. Python 3.11 has no `__buffer__` for Python classes, so `bytes(t)` and
+`np.array(t)` go through `__bytes__` and `__array__`.
 """
 
-_FORMAT_TO_DATATYPE = {
-    "?": "BOOL", "B": "UINT8", "H": "UINT16", "I": "UINT32", "Q": "UINT64",
-    "b": "INT8", "h": "INT16", "i": "INT32", "q": "INT64",
-    "e": "FP16", "f": "FP32", "d": "FP64", "c": "UINT8", "s": "UINT8",
+FORMAT_TO_DATATYPE = {
+    "?": "BOOL", "B": "UINT8", "H": "UINT16", "I": "UINT32", "L": "UINT32", "Q": "UINT64",
+    "b": "INT8", "h": "INT16", "i": "INT32", "l": "INT32", "q": "INT64",
+    "e": "FP16", "f": "FP32", "d": "FP64",
 }
-_INT_BY_SIZE = {1: "INT8", 2: "INT16", 4: "INT32", 8: "INT64"}
-_UINT_BY_SIZE = {1: "UINT8", 2: "UINT16", 4: "UINT32", 8: "UINT64"}
 
 _DATATYPE_TO_NUMPY = {
     "BOOL": "bool", "UINT8": "uint8", "UINT16": "uint16", "UINT32": "uint32",
@@ -21,33 +23,40 @@ _DATATYPE_TO_NUMPY = {
 
 
 def datatype_of(view: memoryview) -> str:
-    """KServe datatype of a buffer from its struct format (native l/L sized by itemsize)."""
-    fmt = view.format.lstrip("@=<>!")
-    if fmt in _FORMAT_TO_DATATYPE:
-        return _FORMAT_TO_DATATYPE[fmt]
-    if fmt in ("l", "n"):
-        return _INT_BY_SIZE[view.itemsize]
-    if fmt in ("L", "N"):
-        return _UINT_BY_SIZE[view.itemsize]
-    raise TypeError(f"unsupported buffer format {view.format!r}; pass datatype= explicitly")
+    """KServe datatype for a buffer format, as OVMS's bufferFormatToDatatype table has it."""
+    return FORMAT_TO_DATATYPE.get(view.format, view.format)
+
+
+def _count(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 class Tensor:
     """A named buffer with KServe datatype and shape, as OVMS hands to/expects from execute."""
 
-    def __init__(self, name, data, shape=None, datatype=None):
+    __slots__ = ("_name", "data", "datatype", "shape", "size", "ref_obj")
+
+    def __init__(self, name, buffer, shape=None, datatype=None):
         if not isinstance(name, str):
             raise TypeError("Tensor name must be a str")
         try:
-            view = data if isinstance(data, memoryview) else memoryview(data)
+            view = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
         except TypeError as e:
-            raise TypeError(f"Tensor {name!r}: data must support the buffer protocol "
-                            f"(bytes, numpy array...), got {type(data).__name__}") from e
-        self.name = name
+            raise TypeError(f"Tensor {name!r}: buffer must support the buffer protocol "
+                            f"(bytes, numpy array...), got {type(buffer).__name__}") from e
+        self._name = name
+        self.ref_obj = buffer
         self.data = view
         self.datatype = datatype if datatype is not None else datatype_of(view)
         self.shape = tuple(int(d) for d in shape) if shape is not None else tuple(view.shape)
         self.size = view.nbytes
+
+    @property
+    def name(self):
+        return self._name
 
     def __bytes__(self):
         return self.data.tobytes()
@@ -59,7 +68,7 @@ class Tensor:
         import numpy as np
         np_type = _DATATYPE_TO_NUMPY.get(self.datatype, "uint8")
         arr = np.frombuffer(self.data.tobytes(), dtype=np_type)
-        if self.datatype in _DATATYPE_TO_NUMPY:
+        if self.datatype in _DATATYPE_TO_NUMPY and arr.size == _count(self.shape):
             arr = arr.reshape(self.shape)
         return arr.astype(dtype) if dtype is not None else arr
 

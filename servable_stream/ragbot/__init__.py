@@ -8,6 +8,7 @@ The public surface is what `__all__` names; everything else may move.
 """
 from .answering.end import AnswerEnd, SourceInfo
 from .answering.request import ChatRequest
+from .answering.respond import respond
 from .answering.service import Answer, RagService
 from .errors import (
     ConfigError,
@@ -17,13 +18,15 @@ from .errors import (
     ModelMissingError,
     OverloadedError,
     RagError,
+    ServiceClosedError,
+    wire_error,
 )
 from .run import GenerationStats, RunContext
 from .settings import Settings
 
 __all__ = [
-    "RagService", "Answer", "AnswerEnd", "SourceInfo", "ChatRequest", "Settings",
+    "RagService", "Answer", "AnswerEnd", "SourceInfo", "ChatRequest", "Settings", "respond",
     "RunContext", "GenerationStats",
     "RagError", "ConfigError", "ModelMissingError", "InvalidRequestError", "OverloadedError",
-    "GenerationError", "DocumentError",
+    "GenerationError", "DocumentError", "ServiceClosedError", "wire_error",
 ]

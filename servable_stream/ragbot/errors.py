@@ -5,10 +5,15 @@ carries `grpc_status`, a gRPC status code name; the host (or the servable's end_
 turns it into the code. Anything without it is INTERNAL. `ConfigError` and its subclasses
 raised while the servable initialises mean the model never becomes ready.
 
+Request errors travel in-band: OVMS never forwards an exception from `execute` to the
+client (the graph fails silently, see docs/ovms_host_parity.md), so `wire_error` turns any
+exception into the `{"code", "message"}` object the servable puts in `end_signal`.
+
     RagError
     ├── ConfigError ── ModelMissingError, HubError      settings, model folders, the hub
     ├── InvalidRequestError                             the client's request is malformed
     ├── OverloadedError                                 too many requests in flight
+    ├── ServiceClosedError                              finalized (shutdown, config reload)
     ├── GenerationError ── EngineDeadError              the model failed while generating
     ├── DocumentError                                   one document skipped, with its reason
     │   ├── UnsupportedFormatError
@@ -17,11 +22,13 @@ raised while the servable initialises mean the model never becomes ready.
     └── IndexStoreError                                 the persisted index failed validation
 """
 
+INTERNAL = "INTERNAL"
+
 
 class RagError(Exception):
     """Base class of every error the core raises on purpose."""
 
-    grpc_status = "INTERNAL"
+    grpc_status = INTERNAL
 
     @property
     def wire_status(self) -> str:
@@ -50,6 +57,12 @@ class OverloadedError(RagError):
     """Too many requests in flight; the client may retry later."""
 
     grpc_status = "RESOURCE_EXHAUSTED"
+
+
+class ServiceClosedError(RagError):
+    """The service was finalized (shutdown or config reload); the client may retry."""
+
+    grpc_status = "UNAVAILABLE"
 
 
 class GenerationError(RagError):
@@ -98,3 +111,11 @@ class TooManyRedirectsError(FetchError):
 
 class IndexStoreError(RagError):
     """The persisted index failed validation; the caller rebuilds instead of trusting it."""
+
+
+def wire_error(exc: BaseException) -> dict:
+    """`{"code": <gRPC status name>, "message": ...}` for an answer that failed with `exc`."""
+    if isinstance(exc, RagError):
+        return {"code": exc.grpc_status, "message": str(exc) or type(exc).__name__}
+    return {"code": INTERNAL,
+            "message": f"the answer failed: {type(exc).__name__}: {exc} (the server log has the details)"}

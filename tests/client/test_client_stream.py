@@ -68,14 +68,34 @@ def test_concurrent_requests_each_get_their_own_stream(client):
 
 
 def test_server_error_mid_stream_is_typed_with_server_message(client):
+    """Reported in-band (end_signal "error"): raised as soon as it arrives, with its code."""
     answer = client.ask("error please now")
     received = []
     with pytest.raises(ServerError) as caught:
         for event in answer:
             received.append(event)
-    assert "fixture exploded on purpose" in str(caught.value)
-    assert "".join(received).startswith("Echo: error")
+    assert "fixture exploded on purpose" in str(caught.value) and caught.value.code == "INTERNAL"
+    assert "".join(received) == "Echo: error please"
+    assert answer.end_info.finish_reason == "error" and answer.end_info.answer == "Echo: error please"
     assert list(client.ask("again"))[-1].end_info.finish_reason == "stop"
+
+
+def test_in_band_refusal_is_shown_at_once(client):
+    started = time.monotonic()
+    with pytest.raises(ServerError) as caught:
+        list(client.ask("busy now"))
+    assert time.monotonic() - started < 2
+    assert caught.value.code == "RESOURCE_EXHAUSTED"
+    assert str(caught.value) == ("the model server reported an error (RESOURCE_EXHAUSTED): "
+                                 "server busy (fixture); retry later")
+
+
+def test_a_servable_that_raises_is_heard_only_through_the_idle_timeout(ovms_url):
+    """What OVMS does with an exception in execute: nothing reaches the client; only the
+    idle timeout ends the wait (hence the servable's in-band errors)."""
+    with StreamClient(ovms_url, idle_timeout=1.0) as c:
+        with pytest.raises(StreamTimeoutError):
+            list(c.ask("raise now"))
 
 
 def test_unreachable_server_fails_fast_and_readably(closed_port_url):

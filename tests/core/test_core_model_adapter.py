@@ -1,4 +1,8 @@
-"""servable_stream/model.py driven directly, as OVMS would, with a minimal fake `pyovms`."""
+"""servable_stream/model.py driven directly, as OVMS would, with a minimal fake `pyovms`.
+
+OVMS drops any exception that leaves `execute` (the graph fails, the client hears nothing),
+so every failure here must come back in-band: an `end_signal` with "error" and
+"finish_reason": "error", after at least one `completion` step."""
 import importlib.util
 import json
 import sys
@@ -52,7 +56,13 @@ def run(model, payload: bytes):
     return [tensors for tensors in model.execute([FakeTensor("pre_prompt", payload)])]
 
 
-def test_streams_completion_chunks_then_end_signal(servable):
+def end_of(steps) -> dict:
+    (end,) = steps[-1]
+    assert end.name == "end_signal"
+    return json.loads(bytes(end).decode())
+
+
+def test_streams_completion_chunks_then_end_signal_with_the_whole_answer(servable):
     steps = run(servable, b"What colour is the zorblat fruit?")
     assert all(len(step) == 1 for step in steps)
     *chunks, (end,) = steps
@@ -61,6 +71,8 @@ def test_streams_completion_chunks_then_end_signal(servable):
     info = json.loads(bytes(end).decode())
     assert info["sources"][0]["source"] == "zorblat.md"
     assert info["finish_reason"] in ("stop", "length") and info["usage"]["completion_tokens"] > 0
+    assert info["answer"] == "".join(bytes(t).decode() for (t,) in chunks)
+    assert "error" not in info
 
 
 def test_length_prefixed_json_request(servable):
@@ -72,10 +84,24 @@ def test_length_prefixed_json_request(servable):
     assert info["sources"][0]["source"] == "rivers.md"
 
 
-def test_invalid_request_raises_typed_error(servable):
-    with pytest.raises(InvalidRequestError) as info:
-        run(servable, b'{"question": ""}')
-    assert info.value.grpc_status == "INVALID_ARGUMENT"
+@pytest.mark.parametrize("payload, words", [
+    (b'{"question": ""}', '"question" must be a non-empty string'),
+    (b"   ", "pre_prompt is empty"),
+    (b'{"question": "x",', "malformed"),
+    (b"a" * (32 * 1024 + 1), "MAX_PROMPT_BYTES"),
+])
+def test_invalid_request_is_answered_in_band(servable, payload, words):
+    steps = run(servable, payload)  # execute returned a generator that did not raise
+    assert [t.name for (t,) in steps] == ["completion", "end_signal"]
+    assert bytes(steps[0][0]) == b""  # unary on OVMS needs a first completion packet
+    info = end_of(steps)
+    assert info["finish_reason"] == "error" and info["answer"] == ""
+    assert info["error"]["code"] == "INVALID_ARGUMENT" and words in info["error"]["message"]
+
+
+def test_missing_input_is_answered_in_band(servable):
+    info = end_of(list(servable.execute([FakeTensor("other", b"x")])))
+    assert info["error"] == {"code": "INVALID_ARGUMENT", "message": "the request has no pre_prompt input"}
 
 
 def test_closing_the_generator_cancels_generation(servable):
@@ -89,3 +115,26 @@ def test_closing_the_generator_cancels_generation(servable):
     assert not llm._lock.locked()
     *_, (end,) = run(servable, b"still answering?")
     assert end.name == "end_signal"
+
+
+def test_overload_and_shutdown_are_answered_in_band(kb_docs, settings, embeddings, llm):
+    """A service of its own (one slot, no queue), closed at the end like OVMS's finalize."""
+    import dataclasses
+
+    from ragbot import RagService, respond
+
+    tight = dataclasses.replace(settings, max_concurrent_streams=1, max_queued_requests=0)
+    service = RagService.start(tight, embeddings=embeddings, backend=llm)
+    try:
+        holding = respond(service, [FakeTensor("pre_prompt", b"Tell me about the zorblat")])
+        assert next(holding)[0] == "completion"  # admitted: the only slot is taken
+        steps = list(respond(service, [FakeTensor("pre_prompt", b"And me?")]))
+        refused = json.loads(steps[-1][1])
+        assert refused["error"]["code"] == "RESOURCE_EXHAUSTED"
+        assert "server busy" in refused["error"]["message"] and refused["finish_reason"] == "error"
+        holding.close()
+    finally:
+        service.close()
+    steps = list(respond(service, [FakeTensor("pre_prompt", b"Still there?")]))
+    closed = json.loads(steps[-1][1])
+    assert closed["error"]["code"] == "UNAVAILABLE" and "shutting down" in closed["error"]["message"]

@@ -62,4 +62,4 @@ def test_unreachable_hub_leaves_model_not_ready_and_names_the_script(tmp_path, m
         assert "online mode" in log and script in log, log[-2000:]
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{host.rest_url}/v2/models/python_model/ready", timeout=5)
-        assert refused.value.code == 503
+        assert refused.value.code == 404  # OVMS: "Model with requested version is not loaded yet"

@@ -139,20 +139,29 @@ def test_json_prompt_with_history_and_token_limit(rag_host):
     assert end["finish_reason"] in ("length", "stop")
 
 
-def test_unary_infer_returns_the_whole_answer(rag_host):
+def test_unary_infer_returns_the_whole_answer_in_end_signal(rag_host):
+    """Unary on a generator graph returns the first completion packet and end_signal (as on
+    OVMS); end_signal's "answer" is the whole text, the same a stream gets (greedy decoding)."""
+    question = json.dumps({"question": "What colour is the zorblat fruit?", "max_new_tokens": 24})
     client = grpcclient.InferenceServerClient(rag_host.grpc_url)
-    result = client.infer(MODEL, inputs=[raw_input("What colour is the zorblat fruit?")])
-    text = result.as_numpy("completion").tobytes().decode()
+    result = client.infer(MODEL, inputs=[raw_input(question)])
+    first = result.as_numpy("completion").tobytes().decode()
     end = json.loads(result.as_numpy("end_signal").tobytes().decode())
-    assert text.strip()
+    streamed, stream_end = chunks_and_end(stream(rag_host.grpc_url, raw_input(question))[0])
+    assert end["answer"] == streamed == stream_end["answer"] and streamed.strip()
+    assert first and streamed.startswith(first) and len(first) < len(streamed)
     assert end["sources"][0]["source"] == "zorblat.md"
-    assert end["usage"]["completion_tokens"] > 0
+    assert end["usage"]["completion_tokens"] > 0 and "error" not in end
 
 
-def test_bad_request_is_a_clear_stream_error_and_server_keeps_serving(rag_host):
-    events, _ = stream(rag_host.grpc_url, raw_input('{"question": 42}'))
-    assert events[-1][0] == "error"
-    assert "question" in events[-1][1]
+def test_bad_request_is_a_clear_in_band_error_and_server_keeps_serving(rag_host):
+    events, t0 = stream(rag_host.grpc_url, raw_input('{"question": 42}'))
+    kinds = [e[0] for e in events]
+    assert kinds == ["chunk", "end"] and events[0][1] == ""  # an empty completion, then the report
+    end = events[-1][1]
+    assert end["finish_reason"] == "error" and end["answer"] == ""
+    assert end["error"] == {"code": "INVALID_ARGUMENT", "message": '"question" must be a non-empty string'}
+    assert events[-1][2] - t0 < 2
     events, _ = stream(rag_host.grpc_url, raw_input("What is a zorblat?"))
     chunks_and_end(events)
 
@@ -164,8 +173,9 @@ def test_grpc_health_and_metadata(rag_host):
     assert client.is_model_ready(MODEL)
     meta = client.get_model_metadata(MODEL)
     assert meta.name == MODEL
-    assert [i.name for i in meta.inputs] == ["pre_prompt"]
-    assert {o.name for o in meta.outputs} == {"completion", "end_signal"}
+    assert [(i.name, i.datatype) for i in meta.inputs] == [("pre_prompt", "INVALID")]
+    assert [(o.name, o.datatype) for o in meta.outputs] == [("completion", "INVALID"),
+                                                           ("end_signal", "INVALID")]
     with pytest.raises(InferenceServerException):
         client.get_model_metadata("no_such_model")
     with pytest.raises(InferenceServerException, match="NOT_FOUND"):
@@ -204,7 +214,7 @@ def test_failing_initialize_leaves_host_live_but_model_not_ready(tmp_path):
             time.sleep(0.5)
         assert "download_model.py" in host.log_text()
         assert http_status(f"{host.rest_url}/v2/health/live") == 200
-        assert http_status(f"{host.rest_url}/v2/models/{MODEL}/ready") != 200
+        assert http_status(f"{host.rest_url}/v2/models/{MODEL}/ready") == 404
         client = grpcclient.InferenceServerClient(host.grpc_url)
         assert client.is_server_live()
         assert not client.is_model_ready(MODEL)

@@ -1,7 +1,10 @@
 """Client-side helpers shared by the host tests (tritonclient streams, decoding)."""
+import json
 import os
 import queue
 import time
+import urllib.error
+import urllib.request
 
 import numpy as np
 import tritonclient.grpc as grpcclient
@@ -21,7 +24,10 @@ def text_input(text: str, name="pre_prompt"):
 
 
 class StreamCollector:
-    """Opens a stream on a client and records (receive time, result, error)."""
+    """Opens a stream on a client and records (receive time, result, error).
+
+    An error with a status (`ended(ev)`) is the RPC's final status; one without is an
+    `error_message` response on a stream that goes on."""
 
     def __init__(self, url):
         self.client = grpcclient.InferenceServerClient(url)
@@ -29,8 +35,11 @@ class StreamCollector:
         self.client.start_stream(lambda result, error: self.events.put(
             (time.monotonic(), result, error)))
 
-    def send(self, text, **kw):
-        self.client.async_stream_infer("python_model", [text_input(text)], **kw)
+    def send(self, text, model="python_model", **kw):
+        self.client.async_stream_infer(model, [text_input(text)], **kw)
+
+    def send_inputs(self, inputs, model="python_model", **kw):
+        self.client.async_stream_infer(model, inputs, **kw)
 
     def next(self, timeout=10):
         return self.events.get(timeout=timeout)
@@ -44,9 +53,24 @@ class StreamCollector:
             if ev[2] is not None or "end_signal" in outputs_of(ev[1]):
                 return out
 
+    def drain(self) -> list:
+        out = []
+        while not self.events.empty():
+            out.append(self.events.get())
+        return out
+
+    def half_close(self):
+        """Close the request side; returns when the RPC has ended (its status is an event)."""
+        self.client.stop_stream(cancel_requests=False)
+
     def close(self, cancel=False):
         self.client.stop_stream(cancel_requests=cancel)
         self.client.close()
+
+
+def ended(ev) -> bool:
+    """The event is the RPC's final status (not an error_message on a live stream)."""
+    return ev[2] is not None and ev[2].status() is not None
 
 
 def outputs_of(result):
@@ -58,3 +82,18 @@ def outputs_of(result):
 
 def timestamp_of(result):
     return result.get_response().parameters["OVMS_MP_TIMESTAMP"].int64_param
+
+
+def http(host, path, body=None):
+    req = urllib.request.Request(host.rest_url + path, data=body,
+                                 method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def http_error(host, path, body=None):
+    status, raw = http(host, path, body)
+    return status, (json.loads(raw).get("error") if raw else None)

@@ -90,7 +90,10 @@ def ask(question: str, **fields) -> str:
 
 
 class Stream:
-    """One request on its own gRPC stream; events are (kind, payload, time)."""
+    """One request on its own gRPC stream; events are (kind, payload, time).
+
+    kinds: "chunk" (text), "end" (end_signal JSON), "fail" (end_signal reporting an error
+    in-band: the servable's way), "error" (an error_message or the RPC's status: the host's)."""
 
     def __init__(self, url: str, inputs, model=MODEL):
         self.events: queue.Queue = queue.Queue()
@@ -105,7 +108,8 @@ class Stream:
         if error is not None:
             self.events.put(("error", str(error), now))
         elif result.as_numpy("end_signal") is not None:
-            self.events.put(("end", json.loads(result.as_numpy("end_signal").tobytes().decode()), now))
+            end = json.loads(result.as_numpy("end_signal").tobytes().decode())
+            self.events.put(("fail" if "error" in end else "end", end, now))
         else:
             self.events.put(("chunk", result.as_numpy("completion").tobytes().decode(), now))
 
@@ -115,10 +119,10 @@ class Stream:
         return ev
 
     def finish(self, timeout=60):
-        """Events until end or error; returns the last one."""
+        """Events until end, fail or error; returns the last one."""
         while True:
             ev = self.next(timeout)
-            if ev[0] in ("end", "error"):
+            if ev[0] in ("end", "fail", "error"):
                 return ev
 
     @property
@@ -140,11 +144,15 @@ def stream_once(url: str, inputs, timeout=60):
 
 
 def unary(url: str, inputs, model=MODEL):
+    """(the whole answer, end_signal) of a ModelInfer: as on OVMS, the response holds the
+    first completion packet only, so the text is end_signal's "answer"."""
     client = grpcclient.InferenceServerClient(url)
     try:
         result = client.infer(model, inputs=inputs)
-        return (result.as_numpy("completion").tobytes().decode(),
-                json.loads(result.as_numpy("end_signal").tobytes().decode()))
+        first = result.as_numpy("completion").tobytes().decode()
+        end = json.loads(result.as_numpy("end_signal").tobytes().decode())
+        assert end["answer"].startswith(first), (first, end)
+        return end["answer"], end
     finally:
         client.close()
 

@@ -41,8 +41,9 @@ def test_long_history_and_a_chunk_longer_than_the_window_still_answer(main_host)
 def test_a_question_longer_than_the_window_is_refused_clearly(main_host):
     question = "zorblat " * 3000  # under MAX_PROMPT_BYTES, over the context window
     s, last = stream_once(main_host.grpc_url, [raw_input(question)])
-    assert last[0] == "error" and not s.text
-    assert "too long" in last[1] and "context window" in last[1]
+    assert last[0] == "fail" and not s.text, s.got
+    assert last[1]["error"]["code"] == "INVALID_ARGUMENT"
+    assert "too long" in last[1]["error"]["message"] and "context window" in last[1]["error"]["message"]
 
 
 def test_document_text_cannot_close_the_data_block_or_open_a_turn(main_host):

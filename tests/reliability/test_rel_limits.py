@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from tritonclient.utils import InferenceServerException
 
 from tests.reliability.conftest import (
     Stream, ask, knowledge, metrics, raw_input, requests_total, start, stream_once, unary, wait_for,
@@ -26,6 +25,20 @@ def tight_host(tmp_path_factory):
         host.stop()
 
 
+def ask_with_the_terminal_client(url: str):
+    """client/cli.py in-process (the clock covers the request, not Python's start-up)."""
+    import contextlib
+    import io
+
+    from client import cli
+
+    err = io.StringIO()
+    started = time.monotonic()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = cli.main(["--ovms_url", url, "Anyone free?"])
+    return code, err.getvalue(), time.monotonic() - started
+
+
 def slow(question: str, tokens: int) -> list:
     return [raw_input(ask(f"{question} SLOW-TOKENS", max_new_tokens=tokens))]
 
@@ -41,13 +54,16 @@ def test_excess_requests_wait_then_are_refused_at_once(tight_host):
         assert wait_for(lambda: metrics(tight_host)["ragbot_queued_requests"] == 1, timeout=10)
         before = requests_total(metrics(tight_host), "rejected")
         s, last = stream_once(url, [raw_input("And now?")], timeout=10)
-        assert last[0] == "error" and "server busy" in last[1], last
-        assert "MAX_QUEUED_REQUESTS" in last[1]
+        assert last[0] == "fail" and last[1]["error"]["code"] == "RESOURCE_EXHAUSTED", last
+        assert "server busy" in last[1]["error"]["message"]
+        assert "MAX_QUEUED_REQUESTS" in last[1]["error"]["message"]
         assert last[2] - s.started < 3, "refused at once"
-        with pytest.raises(InferenceServerException) as e:
-            unary(url, [raw_input("And unary?")])
-        assert "RESOURCE_EXHAUSTED" in str(e.value.status())
-        assert requests_total(metrics(tight_host), "rejected") == before + 2
+        _, end = unary(url, [raw_input("And unary?")])  # in-band on unary too
+        assert end["error"]["code"] == "RESOURCE_EXHAUSTED" and end["finish_reason"] == "error"
+        code, err, elapsed = ask_with_the_terminal_client(url)
+        assert code == 2 and "(RESOURCE_EXHAUSTED): server busy" in err and "Traceback" not in err
+        assert elapsed < 2, f"the terminal client showed the refusal after {elapsed:.2f} s"
+        assert requests_total(metrics(tight_host), "rejected") == before + 3
         assert queued.events.empty(), "the queued request waits"
         active[0].close(cancel=True)  # a slot frees: the queued one is served
         last = queued.finish(timeout=30)

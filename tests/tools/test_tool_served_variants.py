@@ -44,6 +44,6 @@ def test_gpu_without_a_gpu_is_live_but_not_ready(hosts):
     assert "GPU" in host.log_text() and "available devices" in host.log_text()
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{host.rest_url}/v2/models/python_model/ready", timeout=5)
-    assert refused.value.code == 503
+    assert refused.value.code == 404  # OVMS: "Model with requested version is not loaded yet"
     with urllib.request.urlopen(f"{host.rest_url}/v2/health/live", timeout=5) as live:
         assert live.status == 200

@@ -1,11 +1,13 @@
 """The end of an answer, typed: what the servable sends as `end_signal` (its `to_wire()`).
 
     {"sources": [{"source", "title", "score", "excerpt", "page"?}], "usage":
-     {"prompt_tokens", "completion_tokens"}, "finish_reason", "knowledge_base":
-     {"documents", "chunks"}, "note"?}
+     {"prompt_tokens", "completion_tokens"}, "finish_reason", "answer", "knowledge_base"?:
+     {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}}
 
 Sources are the passages the model actually saw (the budget may drop low-ranked ones), in
-rank order; "note" says when no documents are indexed.
+rank order; "note" says when no documents are indexed; "answer" is the whole text (a unary
+client of OVMS gets only the first chunk); "error" (with finish_reason "error") says why an
+answer failed, in-band.
 """
 from __future__ import annotations
 
@@ -54,13 +56,18 @@ class AnswerEnd:
     usage: dict[str, int] = field(default_factory=dict)
     finish_reason: str | None = None
     knowledge_base: KnowledgeBaseInfo | None = None
+    answer: str = ""
+    error: dict | None = None  # errors.wire_error(): {"code", "message"}
 
     def to_wire(self) -> dict:
         wire = {
             "sources": [s.to_wire() for s in self.sources],
             "usage": dict(self.usage),
             "finish_reason": self.finish_reason,
+            "answer": self.answer,
         }
+        if self.error is not None:
+            wire["error"] = dict(self.error)
         if self.knowledge_base is not None:
             wire["knowledge_base"] = {"documents": self.knowledge_base.documents,
                                       "chunks": self.knowledge_base.chunks}

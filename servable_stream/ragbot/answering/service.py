@@ -5,9 +5,11 @@ is shared by every stream; each request gets its own RunContext (id, cancel, sta
 
     service = RagService.start(settings)
     request = service.request_from_wire(raw, datatype, shape)   # InvalidRequestError
-    answer = service.answer(request)                            # OverloadedError
+    answer = service.answer(request)                            # OverloadedError, ServiceClosedError
     for chunk in answer: ...                                    # str
     answer.end.to_wire()                                        # the end_signal JSON
+
+respond.py wraps this for the node: errors become an in-band end_signal.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from .. import metrics
 from ..acquisition.online import embedding_folder
 from ..backends.contract import Backend
 from ..backends.loading import load_backend
-from ..errors import InvalidRequestError, OverloadedError
+from ..errors import InvalidRequestError, OverloadedError, ServiceClosedError
 from ..knowledge.embeddings import load_embeddings
 from ..knowledge.index import IndexHolder, KnowledgeIndex
 from ..knowledge.ingest import Indexer
@@ -94,6 +96,7 @@ class RagService:
         )
         self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
         self._watcher: DocsWatcher | None = None
+        self._closed = False
 
     @classmethod
     def start(cls, settings: Settings, *, embeddings=None, backend: Backend | None = None) -> "RagService":
@@ -127,6 +130,11 @@ class RagService:
     def answer(self, request: ChatRequest) -> Answer:
         """Wait for a generation slot (OverloadedError when the queue is full too), then stream."""
         run = RunContext.new()  # arrival time: TTFT includes any wait in the queue
+        if self._closed:
+            exc = ServiceClosedError("the server is shutting down or reloading (the RAG service was "
+                                     "finalized); retry in a moment")
+            refused(run.request_id, "rejected", exc)
+            raise exc
         try:
             slot = self._admission.admit()
         except OverloadedError as exc:
@@ -137,6 +145,7 @@ class RagService:
         return Answer(events, run, on_close=lambda: record.finish("cancelled"))
 
     def close(self) -> None:
+        self._closed = True  # answers already streaming finish; new ones are refused in-band
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

@@ -1,0 +1,42 @@
+"""Unary inference (gRPC ModelInfer, REST infer) on a graph, as OVMS runs it
+(src/mediapipe_internal/mediapipegraphexecutor.hpp, inferWithoutQueue).
+
+The request's inputs must all be present; the graph then runs until idle (a generator to
+its end, whatever the client's deadline), and the response holds ONE packet per graph
+output: the first one each produced. An output that produced nothing fails the request
+("Unknown error during mediapipe execution"), so does a failed graph.
+"""
+
+from .errors import OUTPUTS_MISSING, HostError
+from .node_run import NodeRun, Packet
+from .registry import Registry
+from .tensors import inputs_from_grpc
+from .timestamps import request_timestamp
+
+
+def infer(registry: Registry, request) -> tuple[str, list[Packet]]:
+    """(graph name, one packet per graph output) for a ModelInferRequest."""
+    servable = registry.for_request(request.model_name)
+    spec, node = servable.acquire()
+    try:
+        ts = request_timestamp(request)
+        packets = inputs_from_grpc(request, spec.input_names)
+        if packets.error is not None:
+            raise packets.error
+        if len(packets.tensors) < len(spec.input_names):
+            raise HostError("INVALID_NO_OF_INPUTS", "Not all input packets created")
+        first: dict[str, Packet] = {}
+        run = NodeRun(spec, node, packets.tensors, ts)
+        try:
+            step = run.first()
+            while step is not None:
+                for p in step:
+                    first.setdefault(p.name, p)
+                step = run.next_step()
+        finally:
+            run.close()
+        if any(name not in first for name in spec.output_names):
+            raise HostError("MEDIAPIPE_EXECUTION_ERROR", OUTPUTS_MISSING)
+        return servable.name, [first[name] for name in spec.output_names]
+    finally:
+        node.release()
