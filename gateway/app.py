@@ -81,6 +81,9 @@ class _Handlers:
             record.finish("unauthorized" if error.status == 401 else outcome_of(error),
                           error.status, error.code)
             raise
+        except Exception:
+            record.finish("error", 500, "internal_error")
+            raise
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})

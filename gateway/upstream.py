@@ -42,6 +42,7 @@ log = logging.getLogger("gateway.upstream")
 
 Event = Union[str, EndSignal]
 _DRAIN_SECONDS = 2.0
+_DRAINING: set[asyncio.Task] = set()  # strong references: the loop keeps only weak ones
 
 
 def _rpc_error(exc: BaseException, url: str) -> GatewayError:
@@ -69,7 +70,6 @@ class AnswerStream:
         tensor = grpcclient.InferInput(INPUT_NAME, [1], "BYTES")
         tensor.set_data_from_numpy(np.array([pre_prompt], dtype=np.object_))
         self._call = client.stream_infer(self._requests({"model_name": model, "inputs": [tensor]}))
-        self._drain: asyncio.Task | None = None
         self._pending: EndSignal | None = None
 
     async def _requests(self, request: dict):
@@ -120,7 +120,9 @@ class AnswerStream:
                 return self._decoder.decode(raw) or None
             self._done = True
             self._ended.set()
-            self._drain = asyncio.ensure_future(self._drain_rpc())
+            drain = asyncio.ensure_future(self._drain_rpc())
+            _DRAINING.add(drain)
+            drain.add_done_callback(_DRAINING.discard)
             end = parse_end_signal(raw)
             tail = self._decoder.decode(b"", final=True)  # an unfinished UTF-8 sequence
             if tail:
