@@ -75,7 +75,7 @@ class _Handlers:
                                       self.settings.sources_footnote)
             record.model, record.stream = chat.model, chat.stream
             model = self.catalog.check(chat.model)
-            answer = self.upstream.ask(model, chat.pre_prompt())
+            answer = self.upstream.ask(model, chat.pre_prompt(self.settings.max_prompt_bytes))
             return await respond(request, chat, answer, record)
         except GatewayError as error:
             record.finish("unauthorized" if error.status == 401 else outcome_of(error),

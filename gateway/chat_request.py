@@ -5,6 +5,10 @@ are the history. System (and developer) messages are folded into the history as 
 marked "(system)": the servable's own RAG instructions stay in charge, and the client's
 instructions still reach the prompt as context. Tool calls, tools and n > 1 are refused.
 Unknown fields are ignored, as OpenAI-compatible servers commonly do.
+
+Chat UIs resend the whole conversation every turn; the servable refuses a pre_prompt over its
+MAX_PROMPT_BYTES, so the oldest history turns are dropped until the request fits (the servable
+itself drops the oldest turns first when the context window is short).
 """
 
 from __future__ import annotations
@@ -33,9 +37,15 @@ class ChatRequest:
     include_usage: bool = False
     sources_footnote: bool = False
 
-    def pre_prompt(self) -> bytes:
-        """The servable's pre_prompt JSON (the wire contract)."""
-        return encode_request(self.question, self.history, self.max_new_tokens, self.temperature)
+    def pre_prompt(self, max_bytes: int | None = None) -> bytes:
+        """The servable's pre_prompt JSON (the wire contract), oldest history turns dropped
+        while it is over `max_bytes`."""
+        history = list(self.history)
+        while True:
+            payload = encode_request(self.question, history, self.max_new_tokens, self.temperature)
+            if max_bytes is None or len(payload) <= max_bytes or not history:
+                return payload
+            del history[0]
 
 
 def decode_body(raw: bytes) -> dict[str, Any]:

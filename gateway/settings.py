@@ -13,6 +13,7 @@ __all__ = ["GatewaySettings"]
 
 DEFAULT_PORT = 8001
 DEFAULT_IDLE_TIMEOUT = 120.0
+DEFAULT_MAX_PROMPT_BYTES = 32768  # the servable's MAX_PROMPT_BYTES default
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -41,6 +42,8 @@ class GatewaySettings:
     """Seconds without any upstream response before a request is given up (504)."""
     sources_footnote: bool = False
     """Default of the request option `sources_footnote` (Markdown sources after the answer)."""
+    max_prompt_bytes: int = DEFAULT_MAX_PROMPT_BYTES
+    """The servable's MAX_PROMPT_BYTES: older history turns are dropped to stay under it."""
     log_level: str = "INFO"
 
     @classmethod
@@ -73,6 +76,10 @@ class GatewaySettings:
                        default=_flag(env.get("GATEWAY_SOURCES_FOOTNOTE")),
                        help="append the sources as Markdown to every answer unless a request "
                             "says otherwise (env GATEWAY_SOURCES_FOOTNOTE)")
+        p.add_argument("--max_prompt_bytes", type=int,
+                       default=int(env.get("GATEWAY_MAX_PROMPT_BYTES", cls.max_prompt_bytes)),
+                       help="the servable's MAX_PROMPT_BYTES: the oldest history turns are dropped "
+                            "to fit (env GATEWAY_MAX_PROMPT_BYTES; default %(default)s)")
         p.add_argument("--log_level", default=env.get("GATEWAY_LOG_LEVEL", cls.log_level),
                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
         a = p.parse_args(argv)
@@ -81,8 +88,11 @@ class GatewaySettings:
             p.error("--models needs at least one graph name")
         if a.idle_timeout <= 0:
             p.error("--idle_timeout must be positive")
+        if a.max_prompt_bytes < 1:
+            p.error("--max_prompt_bytes must be positive")
         return cls(ovms_url=a.ovms_url, host=a.host, port=a.port, models=models,
                    ovms_rest_url=(a.ovms_rest_url or "").rstrip("/") or None,
                    api_key=env.get("GATEWAY_API_KEY") or None,
                    cors_origins=_split(a.cors_origins), idle_timeout=a.idle_timeout,
-                   sources_footnote=a.sources_footnote, log_level=a.log_level)
+                   sources_footnote=a.sources_footnote, max_prompt_bytes=a.max_prompt_bytes,
+                   log_level=a.log_level)

@@ -228,3 +228,23 @@ def test_model_list_from_ovms_rest_config_and_the_servers_own_404(fixture_host):
         assert [m.id for m in c.models.list()] == ["python_model", "broken_model"]
         with pytest.raises(openai.NotFoundError, match="is not found"):  # the server decided
             c.chat.completions.create(model="no_such_model", messages=user("q"))
+
+
+def test_a_whole_answer_left_by_its_client_stops_generation(fixture_gateway, gateway_markers):
+    impatient = openai.OpenAI(base_url=fixture_gateway.base_url, api_key="x", max_retries=0,
+                              timeout=1.0)
+    with pytest.raises(openai.APITimeoutError):
+        impatient.chat.completions.create(model="python_model", messages=user("long:gwwhole"))
+    assert gateway_markers.wait_closed("gwwhole"), "the server kept generating for a gone client"
+    assert "outcome=cancelled status=499" in fixture_gateway.log_text()
+
+
+def test_no_upstream_response_within_idle_timeout_is_504(fixture_host, gateway_markers):
+    with start_gateway(fixture_host.grpc_url, ("--idle_timeout", "0.5")) as gw:
+        c = openai.OpenAI(base_url=gw.base_url, api_key="x", max_retries=0, timeout=30)
+        with pytest.raises(openai.APIStatusError) as caught:
+            c.chat.completions.create(model="python_model", messages=user("long:gwidle@3"),
+                                      stream=True)
+        assert caught.value.status_code == 504 and "no response from the model server" in \
+            caught.value.message
+    assert gateway_markers.wait_closed("gwidle", timeout=10), "the timed-out stream was not cancelled"

@@ -131,3 +131,15 @@ def test_every_error_has_openais_shape():
     for cls in (BadRequestError, ModelNotFoundError, OverloadedError, UnavailableError, UpstreamError):
         body = cls("why").body()["error"]
         assert issubclass(cls, GatewayError) and set(body) >= {"message", "type", "code"}
+
+
+def test_oldest_history_turns_are_dropped_to_fit_the_prompt_cap():
+    turns = [{"role": r, "content": f"{r} turn {i} " + "x" * 100}
+             for i in range(10) for r in ("user", "assistant")]
+    chat = parse_chat_request({"messages": turns + [{"role": "user", "content": "q"}]}, "m")
+    full = chat.pre_prompt()
+    fitted = json.loads(chat.pre_prompt(max_bytes=len(full) // 2))
+    assert len(chat.pre_prompt(max_bytes=len(full) // 2)) <= len(full) // 2
+    assert fitted["question"] == "q" and fitted["history"] == turns[-len(fitted["history"]):]
+    assert 0 < len(fitted["history"]) < len(turns)
+    assert json.loads(chat.pre_prompt(max_bytes=10))["history"] == []  # the question is kept
