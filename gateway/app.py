@@ -48,7 +48,8 @@ class _Handlers:
         self.catalog: Catalog | None = None
 
     async def start(self) -> None:
-        self.upstream = Upstream(self.settings.ovms_url, self.settings.idle_timeout)
+        self.upstream = Upstream(self.settings.ovms_url, self.settings.idle_timeout,
+                                 self.settings.grpc_lb)
         self.catalog = Catalog(self.settings, self.upstream)
 
     async def stop(self) -> None:

@@ -21,8 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     where = f"http://{settings.host}:{settings.port}"
-    log.info("gateway listening on %s (OpenAI API under /v3 and /v1); upstream KServe gRPC %s, "
-             "models %s%s; API key %s; CORS %s", where, settings.ovms_url, ",".join(settings.models),
+    log.info("gateway listening on %s (OpenAI API under /v3 and /v1); upstream KServe gRPC %s "
+             "(%s), models %s%s; API key %s; CORS %s", where, settings.ovms_url, settings.grpc_lb,
+             ",".join(settings.models),
              f", model list from {settings.ovms_rest_url}/v1/config" if settings.ovms_rest_url else "",
              "required" if settings.api_key else "off",
              ",".join(settings.cors_origins) if settings.cors_origins else "off")

@@ -33,6 +33,8 @@ class GatewaySettings:
     models: tuple[str, ...] = (MODEL_NAME,)
     """Graphs the gateway serves (without `ovms_rest_url`, the model list is these, checked
     with ModelReady); the first is the default for a request that names none."""
+    grpc_lb: str = "pick_first"
+    """gRPC load balancing over the addresses `ovms_url` resolves to: pick_first or round_robin."""
     ovms_rest_url: str | None = None
     """OVMS REST base URL: the model list then comes from its GET /v1/config."""
     api_key: str | None = field(default=None, repr=False)
@@ -62,6 +64,11 @@ class GatewaySettings:
                        help="port to listen on (env GATEWAY_PORT; default %(default)s)")
         p.add_argument("--models", default=env.get("GATEWAY_MODELS", ",".join(cls.models)),
                        help="comma-separated graph names served (env GATEWAY_MODELS; default %(default)s)")
+        p.add_argument("--grpc_lb", default=env.get("GATEWAY_GRPC_LB", cls.grpc_lb),
+                       choices=["pick_first", "round_robin"],
+                       help="round_robin: spread streams over every address --ovms_url resolves "
+                            "to, e.g. dns:///<headless service>:9000 (env GATEWAY_GRPC_LB; "
+                            "default %(default)s)")
         p.add_argument("--ovms_rest_url", default=env.get("GATEWAY_OVMS_REST_URL") or None,
                        help="OVMS REST base URL, e.g. http://localhost:8000: list models from its "
                             "/v1/config (env GATEWAY_OVMS_REST_URL)")
@@ -90,7 +97,7 @@ class GatewaySettings:
             p.error("--idle_timeout must be positive")
         if a.max_prompt_bytes < 1:
             p.error("--max_prompt_bytes must be positive")
-        return cls(ovms_url=a.ovms_url, host=a.host, port=a.port, models=models,
+        return cls(ovms_url=a.ovms_url, host=a.host, port=a.port, models=models, grpc_lb=a.grpc_lb,
                    ovms_rest_url=(a.ovms_rest_url or "").rstrip("/") or None,
                    api_key=env.get("GATEWAY_API_KEY") or None,
                    cors_origins=_split(a.cors_origins), idle_timeout=a.idle_timeout,

@@ -148,13 +148,27 @@ class AnswerStream:
             self._call.cancel()
 
 
-class Upstream:
-    """The model server at `url`: ask() streams, model_state() for the model list."""
+def channel_args(lb_policy: str) -> list[tuple]:
+    """tritonclient's own channel defaults, plus the load-balancing policy: with `round_robin`
+    and a target resolving to several servers (`dns:///<headless service>:9000`, or
+    `ipv4:a:p,b:p`) each new stream goes to the next server; a stream stays on its server."""
+    keepalive = grpcclient.KeepAliveOptions()
+    return [("grpc.max_send_message_length", grpcclient.MAX_GRPC_MESSAGE_SIZE),
+            ("grpc.max_receive_message_length", grpcclient.MAX_GRPC_MESSAGE_SIZE),
+            ("grpc.keepalive_time_ms", keepalive.keepalive_time_ms),
+            ("grpc.keepalive_timeout_ms", keepalive.keepalive_timeout_ms),
+            ("grpc.keepalive_permit_without_calls", keepalive.keepalive_permit_without_calls),
+            ("grpc.http2.max_pings_without_data", keepalive.http2_max_pings_without_data),
+            ("grpc.lb_policy_name", lb_policy)]
 
-    def __init__(self, url: str, idle_timeout: float):
+
+class Upstream:
+    """The model server at `url`: ask() streams, model_ready() for the model list."""
+
+    def __init__(self, url: str, idle_timeout: float, lb_policy: str = "pick_first"):
         self.url = url
         self.idle_timeout = idle_timeout
-        self._client = grpcaio.InferenceServerClient(url)
+        self._client = grpcaio.InferenceServerClient(url, channel_args=channel_args(lb_policy))
 
     def ask(self, model: str, pre_prompt: bytes) -> AnswerStream:
         return AnswerStream(self._client, self.url, model, pre_prompt, self.idle_timeout)

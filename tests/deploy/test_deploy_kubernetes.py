@@ -31,7 +31,7 @@ def _render() -> list[dict]:
     return docs
 
 
-GATEWAY = "ragbot-gateway"
+GATEWAY, HEADLESS = "ragbot-gateway", "ragbot-headless"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def rendered() -> list[dict]:
 @pytest.fixture(scope="module")
 def resources(rendered) -> dict[str, dict]:
     """OVMS's resources by kind (the gateway's are `gateway` below)."""
-    return {d["kind"]: d for d in rendered if d["metadata"]["name"] != GATEWAY}
+    return {d["kind"]: d for d in rendered if d["metadata"]["name"] not in (GATEWAY, HEADLESS)}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,8 @@ def container(resources) -> dict:
 def test_the_kinds(resources, gateway, rendered):
     assert set(resources) == {"Deployment", "Service", "ConfigMap", "PersistentVolumeClaim"}
     assert set(gateway) == {"Deployment", "Service"}
-    assert len(rendered) == 6
+    assert [d["kind"] for d in rendered if d["metadata"]["name"] == HEADLESS] == ["Service"]
+    assert len(rendered) == 7
     assert resources["Deployment"]["apiVersion"] == "apps/v1"
     for kind in ("Service", "ConfigMap", "PersistentVolumeClaim"):
         assert resources[kind]["apiVersion"] == "v1"
@@ -125,13 +126,18 @@ def test_service_ports_and_selector(resources):
     assert all(labels.get(k) == v for k, v in svc["selector"].items())
 
 
-def test_gateway_streams_from_the_ovms_service(resources, gateway):
+def test_gateway_streams_from_every_ovms_pod(resources, gateway, rendered):
     pod = gateway["Deployment"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
     env = {e["name"]: e for e in container["env"]}
     ovms = resources["Service"]
     ports = {p["name"]: p["port"] for p in ovms["spec"]["ports"]}
-    assert env["GATEWAY_OVMS_URL"]["value"] == f"{ovms['metadata']['name']}:{ports['grpc']}"
+    headless = next(d for d in rendered if d["metadata"]["name"] == HEADLESS)
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["selector"] == ovms["spec"]["selector"]
+    assert {p["name"]: p["port"] for p in headless["spec"]["ports"]} == {"grpc": ports["grpc"]}
+    assert env["GATEWAY_OVMS_URL"]["value"] == f"dns:///{HEADLESS}:{ports['grpc']}"
+    assert env["GATEWAY_GRPC_LB"]["value"] == "round_robin"
     assert env["GATEWAY_OVMS_REST_URL"]["value"] == f"http://{ovms['metadata']['name']}:{ports['http']}"
     assert env["GATEWAY_API_KEY"]["valueFrom"]["secretKeyRef"]["optional"] is True
     assert container["args"] == ["--host", "0.0.0.0", "--port", "8001"]

@@ -248,3 +248,29 @@ def test_no_upstream_response_within_idle_timeout_is_504(fixture_host, gateway_m
         assert caught.value.status_code == 504 and "no response from the model server" in \
             caught.value.message
     assert gateway_markers.wait_closed("gwidle", timeout=10), "the timed-out stream was not cancelled"
+
+
+def test_round_robin_spreads_streams_over_several_servers(fixture_host, gateway_marker_dir, tmp_path):
+    """`--grpc_lb round_robin` with a target of two servers (as a headless Service resolves
+    to several pods): new streams alternate between them."""
+    from tests.gateway.conftest import FIXTURE_CONFIG, Markers
+    from tests.hostproc import start_host
+
+    second_dir = tmp_path / "second"
+    second_dir.mkdir()
+    with start_host(FIXTURE_CONFIG, env={"CHAT_FIXTURE_DIR": str(second_dir),
+                                         "CHAT_FIXTURE_LONG_DELAY": "0.05"}) as second:
+        second.wait_ready(timeout=60)
+        target = f"ipv4:{fixture_host.grpc_url},{second.grpc_url}"
+        with start_gateway(target, ("--grpc_lb", "round_robin")) as gw:
+            c = openai.OpenAI(base_url=gw.base_url, api_key="x", max_retries=0, timeout=30)
+            for n in range(6):
+                stream = c.chat.completions.create(model="python_model", stream=True,
+                                                   messages=user(f"long:rr{n}"))
+                next(iter(stream))
+                stream.close()
+        first_markers = Markers(gateway_marker_dir)
+        served = [(first_markers.wait_closed(f"rr{n}", 0.5), Markers(second_dir).wait_closed(f"rr{n}", 0.5))
+                  for n in range(6)]
+    assert all(a != b for a, b in served), served  # each stream ran on exactly one server
+    assert any(a for a, _ in served) and any(b for _, b in served), served

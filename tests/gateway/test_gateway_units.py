@@ -39,13 +39,13 @@ def test_no_openvino_torch_or_server_code_imported():
 
 
 def test_settings_cli_over_env():
-    env = {"GATEWAY_OVMS_URL": "ovms:9000", "GATEWAY_PORT": "9100", "GATEWAY_API_KEY": "k",
+    env = {"GATEWAY_OVMS_URL": "ovms:9000", "GATEWAY_PORT": "9100", "GATEWAY_API_KEY": "sekret-key-123",
            "GATEWAY_CORS_ORIGINS": "http://a, http://b", "GATEWAY_SOURCES_FOOTNOTE": "true",
            "GATEWAY_MODELS": "python_model,other"}
     s = GatewaySettings.parse(["--port", "9200"], env)
     assert (s.ovms_url, s.port, s.api_key, s.cors_origins, s.sources_footnote, s.models) == (
-        "ovms:9000", 9200, "k", ("http://a", "http://b"), True, ("python_model", "other"))
-    assert "k" not in repr(s)
+        "ovms:9000", 9200, "sekret-key-123", ("http://a", "http://b"), True, ("python_model", "other"))
+    assert "sekret-key-123" not in repr(s)
     d = GatewaySettings.parse([], {})
     assert (d.ovms_url, d.port, d.api_key, d.cors_origins, d.ovms_rest_url) == (
         "localhost:9000", 8001, None, (), None)
