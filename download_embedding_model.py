@@ -4,9 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "servable_stream"))
-
-from modeltools.cli import run  # noqa: E402
+from modeltools.cli import run
 
 EMBEDDING_MODELS = ("all-MiniLM-L6-v2", "all-mpnet-base-v2")
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import queue
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -140,7 +139,6 @@ def _median(runs: list[dict], key: str):
 
 def measure(step_delay_s: float | None, rounds: int, new_tokens: int) -> dict:
     """One host (+ gateway) started for this configuration; `rounds` x (direct, gateway)."""
-    sys.path.insert(0, str(REPO))
     from tests.conftest import SERVABLE, rag_env, write_knowledge
     from tests.gateway.gatewayproc import start_gateway
     from tests.hostproc import start_host

@@ -5,7 +5,6 @@ Also reports the index size (chunks) and how long building/loading it took.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 from .common import child_args, emit
@@ -28,7 +27,6 @@ def answer_once(service, question: str, new_tokens: int | None = None) -> dict:
 
 def main() -> None:
     a = child_args()
-    sys.path.insert(0, str(REPO / "servable_stream"))
     from ragbot.answering.service import RagService
     from ragbot.settings import Settings
 

@@ -5,7 +5,6 @@ are embedded; the rest are matched by sha256). Best of 2 for each side, measured
 """
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -81,8 +80,6 @@ def kb_index(embed_dir: Path) -> dict:
 
 def main() -> None:
     a = child_args()
-    repo = Path(__file__).resolve().parent.parent
-    sys.path[:0] = [str(repo), str(repo / "servable_stream")]
     from ragbot.knowledge.embeddings import load_embeddings
 
     if a.get("what") == "kb_index":

@@ -8,15 +8,6 @@ lower is better). Each ratio's two sides are measured back to back in this run.
 """
 from __future__ import annotations
 
-if __name__ == "__main__" and not __package__:  # `python benchmarks/run.py` (the Makefile's way)
-    import runpy
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    runpy.run_module("benchmarks.run", run_name="__main__", alter_sys=True)
-    raise SystemExit(0)
-
 import json
 import os
 import platform

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import queue
-import sys
 import threading
 import time
 from pathlib import Path
@@ -171,7 +170,6 @@ def aggregate(results: list[dict]) -> dict:
 def measure_host(env: dict, n_concurrent: int = 8) -> dict:
     import psutil
 
-    sys.path.insert(0, str(REPO))
     from tests.hostproc import start_host
 
     t0 = time.perf_counter()

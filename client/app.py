@@ -9,10 +9,6 @@ import logging
 import os
 import sys
 import threading
-from pathlib import Path
-
-if __package__ in (None, ""):  # run as a script: make `client` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from client.render import safe_answer, sources_markdown
 from client.stream import DEFAULT_IDLE_TIMEOUT, Answer, ClientError, Done, StreamClient

@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TextIO
-
-if __package__ in (None, ""):  # run as a script: make `client` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from client.stream import (
     DEFAULT_IDLE_TIMEOUT,

@@ -10,9 +10,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ragbot.errors import ModelMissingError
-from ragbot.acquisition.hub import MODEL_XML, assert_stateful, is_llm_folder, staging_dir
+from ragbot.acquisition.hub import (
+    MODEL_XML,
+    assert_stateful,
+    is_llm_folder,
+    staging_dir,
+)
 from ragbot.acquisition.presets import Int4Recipe, get_preset
+from ragbot.errors import ModelMissingError
 
 PRECISIONS = ("FP16", "INT8", "INT4")
 _MODEL_FILES = {MODEL_XML, "openvino_model.bin"}

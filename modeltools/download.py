@@ -8,7 +8,7 @@ from pathlib import Path
 from ragbot.acquisition.llm_export import export_llm
 from ragbot.acquisition.presets import get_preset
 
-from .sizes import human_size, folder_size
+from .sizes import folder_size, human_size
 
 
 def download_llm(name: str, output_dir: Path) -> Path:

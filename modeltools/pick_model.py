@@ -11,12 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ragbot.acquisition.hub import HubError, is_llm_folder, resolve_source
+from ragbot.acquisition.presets import OFFLINE_PRESET, get_preset
 
-from modeltools import SERVABLE_DIR  # noqa: E402  (puts ragbot on sys.path)
-from ragbot.acquisition.hub import HubError, is_llm_folder, resolve_source  # noqa: E402
-from ragbot.acquisition.presets import OFFLINE_PRESET, get_preset  # noqa: E402
+from modeltools import SERVABLE_DIR
 
 SEED_DEFAULT = "tiny-llama-1b-chat"
 

@@ -24,7 +24,14 @@ ZEPHYR_CHAT_TEMPLATE = (
 
 def train_tokenizer():
     """Byte-level BPE trained on the shipped corpus, as a PreTrainedTokenizerFast."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     backend = Tokenizer(models.BPE(unk_token="<unk>"))

@@ -27,6 +27,8 @@ class GenerationStats:
 
 @dataclass(eq=False)
 class RunContext:
+    """One request's id, cancel switch, stats and arrival time."""
+
     request_id: str
     cancel_event: threading.Event = field(default_factory=threading.Event)
     stats: GenerationStats = field(default_factory=GenerationStats)

@@ -21,6 +21,8 @@ EXCERPT_CHARS = 200
 
 @dataclass(frozen=True)
 class SourceInfo:
+    """One passage the model saw: its document, title, score, an excerpt, a PDF page."""
+
     source: str
     title: str
     score: float
@@ -46,12 +48,16 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class KnowledgeBaseInfo:
+    """How big the knowledge base was that answered."""
+
     documents: int
     chunks: int
 
 
 @dataclass(frozen=True)
 class AnswerEnd:
+    """How an answer ended: its sources, usage, finish reason, text, and error if any."""
+
     sources: tuple[SourceInfo, ...] = ()
     usage: dict[str, int] = field(default_factory=dict)
     finish_reason: str | None = None

@@ -27,6 +27,7 @@ END = "end_signal"
 
 
 def respond(service: RagService, inputs: Iterable[Any]) -> Iterator[tuple[str, bytes]]:
+    """(output name, bytes) steps of one request: completion chunks, then end_signal."""
     chunks: list[str] = []
     usage: dict = {"prompt_tokens": 0, "completion_tokens": 0}
     try:

@@ -82,6 +82,8 @@ class Answer:
 
 
 class RagService:
+    """The servable's one service: models, the watched index, admission; answers requests."""
+
     def __init__(self, settings: Settings, embeddings, backend: Backend, indexer: Indexer,
                  holder: IndexHolder):
         self.settings = settings
