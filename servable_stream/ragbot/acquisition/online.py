@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 
 from ..errors import ModelMissingError
+from ..settings import Settings
 from .hub import PROBE_TIMEOUT_S, HubError, is_llm_folder, staging_dir
 from .llm_export import ensure_llm_folder
 
@@ -29,7 +30,7 @@ def online_dir(name: str) -> Path:
     return Path(constants.HF_HOME) / "ovms_rag" / name
 
 
-def with_llm_folder(settings):
+def with_llm_folder(settings: Settings) -> Settings:
     """`settings` whose llm_model_dir holds a model, pulling the preset if it must."""
     folder = Path(settings.llm_model_dir)
     preset = settings.preset
@@ -50,7 +51,7 @@ def with_llm_folder(settings):
     return dataclasses.replace(settings, llm_model_dir=cached)
 
 
-def embedding_folder(settings) -> Path:
+def embedding_folder(settings: Settings) -> Path:
     """The embedding folder to load, pulling the model from the hub if it must."""
     folder = Path(settings.embedding_model_dir)
     name = settings.embedding_model
