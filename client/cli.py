@@ -55,11 +55,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def format_sources(end_info: EndInfo) -> str:
     lines = []
-    for number, source in enumerate(end_info.sources, start=1):
-        title = f" - {source.title}" if source.title else ""
+    for number, source in enumerate(end_info.sources_cited_first(), start=1):
+        where = " > ".join(p for p in (source.title, source.section) if p)
+        title = f" - {where}" if where else ""
         page = f" (page {source.page})" if source.page is not None else ""
         score = f" [score {source.score:.3f}]" if source.score is not None else ""
-        lines.append(f"  {number}. {source.source}{page}{title}{score}")
+        cited = " (cited)" if source.cited else ""
+        lines.append(f"  [{source.number or number}] {source.source}{page}{title}{score}{cited}")
+    if end_info.invalid_citations:
+        lines.append("  the answer cites " + ", ".join(f"[{n}]" for n in end_info.invalid_citations)
+                     + ", which is not one of these sources")
     return "Sources:\n" + "\n".join(lines) if lines else "Sources: none"
 
 

@@ -31,18 +31,25 @@ def escape(text: str) -> str:
 
 
 def source_line(number: int, source: Source) -> str:
-    title = escape(source.title or source.source)
+    title = escape(" › ".join(p for p in (source.title, source.section) if p) or source.source)
     if source.is_url:
         label = f"[{title}]({quote(source.source, safe=':/?&=#%+,;@~.-_')})"
     else:
         label = f"{title} (`{source.source.replace('`', '')}`)" if source.title else f"`{source.source.replace('`', '')}`"
     page = f", page {source.page}" if source.page is not None else ""
     score = f" · score {source.score:.2f}" if source.score is not None else ""
-    return f"{number}. {label}{page}{score}"
+    cited = " · **cited**" if source.cited else ""
+    return f"- [{number}] {label}{page}{score}{cited}"
 
 
 def sources_markdown(end_info: EndInfo) -> str:
+    """The sources, cited ones first, each with the [n] the answer uses; a note for a
+    citation that names no passage."""
     if not end_info.sources:
         return ""
-    lines = [source_line(n, s) for n, s in enumerate(end_info.sources, start=1)]
-    return "**Sources**\n\n" + "\n".join(lines)
+    lines = [source_line(s.number or n, s) for n, s in enumerate(end_info.sources_cited_first(), start=1)]
+    text = "**Sources**\n\n" + "\n".join(lines)
+    if end_info.invalid_citations:
+        numbers = ", ".join(f"[{n}]" for n in end_info.invalid_citations)
+        text += f"\n\n_The answer cites {numbers}, which is not one of these sources._"
+    return text

@@ -19,11 +19,16 @@ ROLES = ("user", "assistant")
 
 @dataclass(frozen=True)
 class Source:
+    """One passage the answer was given: its document, where in it, and whether it was cited."""
+
     source: str
     title: str = ""
     score: float | None = None
     excerpt: str = ""
     page: int | None = None
+    section: str = ""
+    cited: bool = False
+    number: int = 0  # the passage's [n] in the answer (1-based)
 
     @property
     def is_url(self) -> bool:
@@ -48,6 +53,11 @@ class EndInfo:
     finish_reason: str = "stop"
     answer: str | None = None
     error: WireError | None = None
+    invalid_citations: tuple[int, ...] = ()  # [n] in the answer that name no passage
+
+    def sources_cited_first(self) -> list[Source]:
+        """The passages the answer cites, then the others (each keeps its number)."""
+        return sorted(self.sources, key=lambda s: not s.cited)
 
 
 def encode_request(
@@ -85,11 +95,14 @@ def decode_end_info(raw: bytes) -> EndInfo:
         raise ProtocolError(f"end_signal is not UTF-8 JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ProtocolError(f"end_signal must be a JSON object, got {type(data).__name__}")
-    sources = [_source(item) for item in data.get("sources") or [] if isinstance(item, dict)]
+    items = [item for item in data.get("sources") or [] if isinstance(item, dict)]
+    sources = [_source(item, number) for number, item in enumerate(items, start=1)]
+    invalid = tuple(int(n) for n in data.get("invalid_citations") or () if isinstance(n, int))
     usage = {k: int(v) for k, v in (data.get("usage") or {}).items() if isinstance(v, (int, float))}
     answer = data.get("answer")
     return EndInfo(sources=sources, usage=usage, finish_reason=str(data.get("finish_reason") or "stop"),
-                   answer=answer if isinstance(answer, str) else None, error=_error(data.get("error")))
+                   answer=answer if isinstance(answer, str) else None, error=_error(data.get("error")),
+                   invalid_citations=invalid)
 
 
 def _error(value: Any) -> WireError | None:
@@ -101,9 +114,12 @@ def _error(value: Any) -> WireError | None:
                      message=str(value.get("message") or "the server gave no reason"))
 
 
-def _source(item: Mapping[str, Any]) -> Source:
+def _source(item: Mapping[str, Any], number: int) -> Source:
     score, page = item.get("score"), item.get("page")
     return Source(
+        number=number,
+        section=str(item.get("section") or ""),
+        cited=item.get("cited") is True,
         source=str(item.get("source") or ""),
         title=str(item.get("title") or ""),
         score=float(score) if isinstance(score, (int, float)) else None,

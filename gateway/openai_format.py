@@ -26,7 +26,8 @@ def sources_footnote(sources: list[dict[str, Any]]) -> str:
     if not sources:
         return ""
     lines = [source_line(n, Source(source=str(s.get("source", "")), title=str(s.get("title") or ""),
-                                   score=s.get("score"), page=s.get("page")))
+                                   score=s.get("score"), page=s.get("page"),
+                                   section=str(s.get("section") or ""), cited=s.get("cited") is True))
              for n, s in enumerate(sources, start=1)]
     return "\n\n**Sources**\n\n" + "\n".join(lines)
 

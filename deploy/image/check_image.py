@@ -30,7 +30,7 @@ SERVABLE_MODULES = (
     "numpy", "torch", "transformers", "optimum.intel:OVModelForCausalLM",
     "sentence_transformers:SentenceTransformer", "faiss", "langchain_core",
     "langchain_community.vectorstores:FAISS", "langchain_text_splitters",
-    "watchdog.observers:Observer", "prometheus_client", "bs4", "pypdf", "huggingface_hub",
+    "watchdog.observers:Observer", "prometheus_client", "bs4", "bm25s", "pypdf", "huggingface_hub",
     "ragbot.answering.service", "ragbot.backends.optimum", "ragbot.knowledge.embeddings",
     "ragbot.knowledge.index",
 )

@@ -33,6 +33,7 @@ class RunContext:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     stats: GenerationStats = field(default_factory=GenerationStats)
     started: float = field(default_factory=time.monotonic)  # arrival: TTFT includes queueing
+    rewrite_seconds: float | None = None  # a follow-up's search query was built (QUERY_REWRITE)
 
     @classmethod
     def new(cls) -> "RunContext":

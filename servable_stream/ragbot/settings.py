@@ -16,6 +16,8 @@ from .errors import ConfigError
 
 DEVICES = {"cpu": "CPU", "gpu": "GPU"}
 LLM_BACKENDS = ("optimum", "genai")
+RETRIEVAL_MODES = ("hybrid", "dense", "keyword")  # knowledge/index.py
+QUERY_REWRITES = ("join", "llm", "off")  # answering/followup.py
 DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
 
 
@@ -34,7 +36,14 @@ class Settings:
     max_new_tokens: int = 256  # MAX_NEW_TOKENS: answer length when the request names none
     seed: int | None = None  # SEED: sampling seed
     docs_file: Path = Path("docs.txt")  # DOCS_FILE, relative to the base path
-    top_k: int = 4  # TOP_K: passages retrieved per question
+    top_k: int = 2  # TOP_K: at most this many passages per question
+    retrieval_mode: str = "hybrid"  # RETRIEVAL_MODE: hybrid (BM25 + dense) | dense | keyword
+    min_score: float = 0.3  # MIN_SCORE: cosine similarity a passage needs to reach the prompt
+    max_documents: int = 1  # MAX_DOCUMENTS: passages from at most this many documents (0: any)
+    query_rewrite: str = "join"  # QUERY_REWRITE: follow-ups searched with the history: join | llm | off
+    followup_min_score: float = 0.5  # FOLLOWUP_MIN_SCORE: below it, a question with history is also
+    #                                  searched with the history
+    prompt_examples: bool = False  # PROMPT_EXAMPLES: two worked turns (cite; say "not there")
     chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
     chunk_overlap: int = 200  # CHUNK_OVERLAP
     llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai
@@ -84,6 +93,12 @@ class Settings:
             seed=env.optional_int("SEED"),
             docs_file=docs_file,
             top_k=env.int("TOP_K", d["top_k"], minimum=1),
+            retrieval_mode=env.choice("RETRIEVAL_MODE", d["retrieval_mode"], RETRIEVAL_MODES),
+            min_score=env.float("MIN_SCORE", d["min_score"], minimum=-1.0),
+            max_documents=env.int("MAX_DOCUMENTS", d["max_documents"], minimum=0),
+            query_rewrite=env.choice("QUERY_REWRITE", d["query_rewrite"], QUERY_REWRITES),
+            followup_min_score=env.float("FOLLOWUP_MIN_SCORE", d["followup_min_score"], minimum=-1.0),
+            prompt_examples=env.bool("PROMPT_EXAMPLES", d["prompt_examples"]),
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             llm_backend=env.choice("LLM_BACKEND", d["llm_backend"], LLM_BACKENDS),

@@ -22,8 +22,8 @@ def test_prints_answer_then_numbered_sources(ovms_url):
     answer, sources = done.stdout.split("Sources:\n")
     assert answer.strip() == "Echo: what is it? | history turns: 0 | end"
     assert sources.splitlines() == [
-        "  1. https://example.com/guide.html - Fixture guide [score 0.910]",
-        "  2. /data/manual.pdf (page 3) - Fixture manual [score 0.420]",
+        "  [1] https://example.com/guide.html - Fixture guide [score 0.910] (cited)",
+        "  [2] /data/manual.pdf (page 3) - Fixture manual [score 0.420]",
     ]
 
 

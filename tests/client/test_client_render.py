@@ -16,10 +16,20 @@ def test_sources_link_urls_and_show_pdf_pages():
     info = EndInfo(sources=[Source("https://e.com/a (b).html", "Guide [1]", 0.9),
                             Source("/d/m.pdf", "Manual", 0.4, page=3)])
     assert sources_markdown(info).splitlines()[2:] == [
-        "1. [Guide \\[1\\]](https://e.com/a%20%28b%29.html) · score 0.90",
-        "2. Manual (`/d/m.pdf`), page 3 · score 0.40",
+        "- [1] [Guide \\[1\\]](https://e.com/a%20%28b%29.html) · score 0.90",
+        "- [2] Manual (`/d/m.pdf`), page 3 · score 0.40",
     ]
     assert sources_markdown(EndInfo()) == ""
+
+
+def test_cited_sources_come_first_with_their_numbers_and_a_bad_citation_is_flagged():
+    info = EndInfo(sources=[Source("a.md", "Alpha", 0.9, number=1),
+                            Source("b.md", "Beta", 0.5, section="Care", cited=True, number=2)],
+                   invalid_citations=(7,))
+    lines = sources_markdown(info).splitlines()
+    assert lines[2:4] == ["- [2] Beta › Care (`b.md`) · score 0.50 · **cited**",
+                          "- [1] Alpha (`a.md`) · score 0.90"]
+    assert "cites [7], which is not one of these sources" in lines[-1]
 
 
 def test_unreachable_server_becomes_a_chat_message(closed_port_url):

@@ -3,8 +3,9 @@ from langchain_core.documents import Document
 from ragbot.answering.budget import fit_prompt
 from ragbot.answering.prompt import render
 from ragbot.errors import InvalidRequestError
+from ragbot.knowledge.index import Hit
 
-HITS = [(Document(f"passage number {i} " + "filler words " * 30, metadata={"source": f"d{i}"}), 1 - i / 10)
+HITS = [Hit(Document(f"passage number {i} " + "filler words " * 30, metadata={"source": f"d{i}"}), 1 - i / 10)
         for i in range(4)]
 HISTORY = [("user", "old question " * 20), ("assistant", "old answer " * 20), ("user", "recent"), ("assistant", "ok")]
 
@@ -28,7 +29,7 @@ def test_old_history_goes_first_then_low_ranked_passages(llm):
                           render=lambda m: render(m, "zephyr", llm.tokenizer), count_tokens=llm.count_tokens)
     window = llm.count_tokens(two_hits.prompt) + 64 + 5
     tight = fit(llm, window)
-    assert [d.metadata["source"] for d, _ in tight.hits] == ["d0", "d1"] and "recent" not in tight.prompt
+    assert [h.doc.metadata["source"] for h in tight.hits] == ["d0", "d1"] and "recent" not in tight.prompt
     assert llm.count_tokens(tight.prompt) + tight.max_new_tokens <= window
 
 

@@ -75,7 +75,7 @@ def test_search_ranks_the_right_document_first(kb_docs, embeddings, question, so
     index = build_index(kb_docs, embeddings)
     hits = index.search(question, k=3)
     assert hits[0][0].metadata["source"] == source
-    scores = [score for _, score in hits]
+    scores = [hit.score for hit in hits]
     assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1.0001
 
 

@@ -1,21 +1,25 @@
 from langchain_core.documents import Document
-from ragbot.answering.prompt import NO_CONTEXT, build_messages, render
+from ragbot.answering.prompt import EXAMPLES, NO_CONTEXT, PromptStyle, build_messages, render
+from ragbot.knowledge.index import Hit
 
 HITS = [
-    (Document("Zorblats are purple.", metadata={"source": "zorblat.md"}), 0.9),
-    (Document("Bread at seven.", metadata={"source": "bakery.txt"}), 0.4),
+    Hit(Document("Zorblats are purple.", metadata={"source": "zorblat.md", "title": "Zorblat fruit",
+                                                    "section": "Colour"}), 0.9),
+    Hit(Document("Bread at seven.", metadata={"source": "bakery.txt"}), 0.4),
+    Hit(Document("Copper ore.", metadata={"source": "r.pdf", "title": "Report", "page": 2}), 0.3),
 ]
 HISTORY = [("user", "hi"), ("assistant", "hello!")]
 
 
-def test_messages_hold_numbered_delimited_context_history_and_question():
+def test_messages_hold_numbered_delimited_passages_history_and_question():
     messages = build_messages("What colour?", HISTORY, HITS)
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
-    assert "not instructions" in messages[0]["content"]
-    # passages travel with this turn's question, after the history (prefix reuse)
+    assert "not instructions" in messages[0]["content"] and "[1]" in messages[0]["content"]
+    # passages travel with this turn's question, after the history (prefix reuse), each
+    # headed by where it comes from: title > section, else the source; PDF pages
     turn = messages[-1]["content"]
-    assert "[1] source: zorblat.md\n<<<\nZorblats are purple.\n>>>" in turn
-    assert "[2] source: bakery.txt" in turn
+    assert turn.startswith("Passages:\n[1] Zorblat fruit > Colour\n<<<\nZorblats are purple.\n>>>")
+    assert "[2] bakery.txt\n<<<" in turn and "[3] Report (page 2)\n<<<" in turn
     assert turn.endswith("\n\nQuestion: What colour?")
     assert "Zorblats" not in messages[0]["content"]
 
@@ -28,18 +32,40 @@ def test_system_message_is_the_same_whatever_the_passages():
     assert build_messages("a", [], HITS)[0] == build_messages("b", HISTORY, [])[0]
 
 
+def test_the_models_own_identity_comes_first_and_examples_only_when_asked():
+    style = PromptStyle(identity="You are SmolLM.")
+    assert build_messages("q", [], HITS, style=style)[0]["content"].startswith("You are SmolLM. Answer")
+    plain = build_messages("q", HISTORY, HITS)
+    with_examples = build_messages("q", HISTORY, HITS, style=PromptStyle(examples=True))
+    assert len(with_examples) == len(plain) + len(EXAMPLES)
+    assert [m["content"] for m in with_examples[1:1 + len(EXAMPLES)]] == [c for _, c in EXAMPLES]
+    assert with_examples[-3:] == plain[-3:]  # history and this turn unchanged after them
+
+
+def test_closed_book_has_no_passages_and_no_note():
+    messages = build_messages("What colour?", HISTORY, [], closed_book=True)
+    assert messages[-1] == {"role": "user", "content": "What colour?"}
+    assert NO_CONTEXT not in messages[-1]["content"]
+
+
 def test_zephyr_style():
     text = render(build_messages("What colour?", HISTORY, HITS), "zephyr")
-    assert text.startswith("<|system|>\nYou are a helpful assistant.")
-    assert "</s>\n<|user|>\nhi</s>\n<|assistant|>\nhello!</s>\n<|user|>\nContext:\n[1] source: zorblat.md" in text
+    assert text.startswith("<|system|>\nAnswer the question from the passages")
+    assert "</s>\n<|user|>\nhi</s>\n<|assistant|>\nhello!</s>\n<|user|>\nPassages:\n[1] Zorblat fruit" in text
     assert text.endswith(">>>\n\nQuestion: What colour?</s>\n<|assistant|>\n")
 
 
 def test_llama2_style():
     text = render(build_messages("What colour?", HISTORY, HITS), "llama2")
-    assert text.startswith("<s>[INST] <<SYS>>\nYou are a helpful assistant.")
-    assert "\n<</SYS>>\n\nhi [/INST] hello! </s><s>[INST] Context:\n[1] source: zorblat.md" in text
+    assert text.startswith("<s>[INST] <<SYS>>\nAnswer the question from the passages")
+    assert "\n<</SYS>>\n\nhi [/INST] hello! </s><s>[INST] Passages:\n[1] Zorblat fruit" in text
     assert text.endswith(">>>\n\nQuestion: What colour? [/INST]")
+
+
+def test_chatml_style():
+    text = render(build_messages("What colour?", [], HITS[:1]), "chatml")
+    assert text.startswith("<|im_start|>system\nAnswer the question from the passages")
+    assert text.endswith("Question: What colour?<|im_end|>\n<|im_start|>assistant\n")
 
 
 def test_llama2_without_history():
@@ -51,4 +77,4 @@ def test_llama2_without_history():
 def test_tokenizer_chat_template_is_preferred(llm):
     messages = build_messages("What colour?", HISTORY, HITS)
     text = render(messages, "llama2", llm.tokenizer)
-    assert "<|user|>\nContext:\n[1]" in text and "Question: What colour?" in text and "[INST]" not in text
+    assert "<|user|>\nPassages:\n[1]" in text and "Question: What colour?" in text and "[INST]" not in text

@@ -31,7 +31,7 @@ def test_request_max_new_tokens_overrides_the_default(service):
 
 
 def test_cancel_answer(service):
-    answer = service.answer(ChatRequest("Tell me a story", max_new_tokens=48, ignore_eos=True))
+    answer = service.answer(ChatRequest("Tell me about the zorblat fruit", max_new_tokens=48, ignore_eos=True))
     next(answer)
     answer.cancel()
     list(answer)

@@ -14,7 +14,9 @@ def test_defaults(tmp_path):
     assert s.embedding_model_dir == tmp_path / "all-mpnet-base-v2"
     assert s.device == "CPU"
     assert dict(s.ov_config) == DEFAULT_OV_CONFIG
-    assert (s.max_new_tokens, s.seed, s.top_k, s.chunk_size, s.chunk_overlap) == (256, None, 4, 1000, 200)
+    assert (s.max_new_tokens, s.seed, s.top_k, s.chunk_size, s.chunk_overlap) == (256, None, 2, 1000, 200)
+    assert (s.retrieval_mode, s.min_score, s.max_documents, s.query_rewrite, s.prompt_examples) == (
+        "hybrid", 0.3, 1, "join", False)
     assert s.docs_file == tmp_path / "docs.txt"
     assert s.llm_backend == "optimum"
     assert s.preset.prompt_style == "zephyr"

@@ -103,7 +103,8 @@ def test_make_eval_runs_end_to_end_on_a_few_questions(tmp_path):
         [sys.executable, "-m", "eval.run", "--limit", "3", "--distractors", "3",
          "--model_dir", str(smollm2_dir()),
          "--embedding_model", "all-MiniLM-L6-v2", "--embedding_dir", str(minilm_dir()),
-         "--out", str(out), "--readme", "", "--work_dir", str(tmp_path / "work")],
+         "--out", str(out), "--readme", "", "--work_dir", str(tmp_path / "work"),
+         "--configs", "rag,closed-book"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(out.read_text())

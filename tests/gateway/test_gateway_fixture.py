@@ -73,8 +73,8 @@ def test_sources_footnote_is_a_request_option(client):
                                           extra_body={"sources_footnote": True})
     text = done.choices[0].message.content
     assert text.startswith(ECHO.format(q="cite", n=0) + "\n\n**Sources**\n\n")
-    assert "1. [Fixture guide](https://example.com/guide.html)" in text
-    assert "2. Fixture manual (`/data/manual.pdf`), page 3" in text
+    assert "- [1] [Fixture guide](https://example.com/guide.html)" in text
+    assert "- [2] Fixture manual (`/data/manual.pdf`), page 3" in text
     streamed = client.chat.completions.create(model="python_model", messages=user("cite"),
                                               stream=True, extra_body={"sources_footnote": True})
     assert "".join(c.choices[0].delta.content or "" for c in streamed) == text

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ragbot.knowledge.documents import context_text
 from ragbot.knowledge.fetching import FetchPolicy
 from ragbot.knowledge.ingest import Indexer
 
@@ -57,7 +58,7 @@ def test_every_format_indexed_and_the_right_document_retrieved_first(tmp_path, d
         ("When do the hives in Hollow Vale give honey?", str(tmp_path / "bees.pdf"), 1),
     ]
     for question, source, page in cases:
-        doc, score = index.search(question, k=3)[0]
+        doc, score, *_ = index.search(question, k=3)[0]
         assert doc.metadata["source"] == source, question
         assert doc.metadata.get("page") == page and 0 < score <= 1.0001
     html_chunk = index.search("lighthouse", k=1)[0][0]
@@ -120,13 +121,13 @@ def test_vectors_stay_in_chunk_order_for_very_different_lengths(tmp_path, embedd
         names.append(f"d{i}.txt")
     (tmp_path / "docs.txt").write_text("\n".join(names))
     index = indexer(tmp_path / "docs.txt", embeddings).rebuild()
-    store = index.store
-    assert index.chunk_count == 80 == store.index.ntotal
-    stored = store.index.reconstruct_n(0, store.index.ntotal)
+    faiss_index = index.faiss_index
+    assert index.chunk_count == 80 == faiss_index.ntotal
+    stored = faiss_index.reconstruct_n(0, faiss_index.ntotal)
     for row in range(0, 80):
-        chunk = store.docstore.search(store.index_to_docstore_id[row])
+        chunk = index.chunks[row]
         assert chunk.metadata["source"] == f"d{row}.txt"
-        alone = np.asarray(embeddings.embed_query(chunk.page_content))
+        alone = np.asarray(embeddings.embed_query(context_text(chunk)))  # what was embedded
         assert float(stored[row] @ alone) > 0.999, row
     assert np.allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-4)
 
@@ -165,7 +166,7 @@ def test_only_new_and_changed_documents_are_embedded(tmp_path, counting, doc_ser
     assert doc_server.requests.count("/u.txt") == 2  # URLs are fetched to learn their hash
     assert second.search("When is honey harvested?", k=1)[0][0].metadata["source"] == "d.txt"
     assert second.search("purple fruit", k=1)[0][0].metadata["source"] == "a.txt"
-    assert [c.metadata["source"] for c in second.store.docstore._dict.values()] == ["a.txt", "b.txt", "d.txt", doc_server.url("/u.txt")]
+    assert [c.metadata["source"] for c in second.chunks] == ["a.txt", "b.txt", "d.txt", doc_server.url("/u.txt")]
 
 
 def test_restart_reuses_the_persisted_index_without_embedding(tmp_path, counting):
@@ -177,6 +178,9 @@ def test_restart_reuses_the_persisted_index_without_embedding(tmp_path, counting
     assert counting.embedded == 0 and again.report.unchanged == ["a.txt", "b.txt", "c.txt"]
     assert again.chunk_count == first.chunk_count
     assert again.search("Which river freezes?", k=1)[0][0].metadata["source"] == "b.txt"
+    # the keyword side came back from disk too: no chunk was re-tokenised, and BM25 scores
+    assert [t for r in again.records for t in r.terms] == [t for r in first.records for t in r.terms]
+    assert again.search("Which river freezes?", k=1, mode="keyword")[0].doc.metadata["source"] == "b.txt"
     manifest = json.loads((store / "manifest.json").read_text())
     assert manifest["dimension"] == 384 and manifest["embedding_model"] == "all-MiniLM-L6-v2"
     assert [d["entry"] for d in manifest["documents"]] == ["a.txt", "b.txt", "c.txt"]
@@ -189,6 +193,18 @@ def _flip_vector_byte(d: Path):
     data = bytearray((d / "vectors.npy").read_bytes())
     data[-5] ^= 0x40
     (d / "vectors.npy").write_bytes(bytes(data))
+
+
+def _terms_not_strings(d: Path):
+    """A chunk's BM25 terms replaced by something else, hash updated: structural check."""
+    import hashlib
+    chunks = json.loads((d / "chunks.json").read_text())
+    chunks[0]["terms"] = [{"__class__": "os.system"}]
+    raw = json.dumps(chunks).encode()
+    (d / "chunks.json").write_bytes(raw)
+    manifest = json.loads((d / "manifest.json").read_text())
+    manifest["files"]["chunks.json"] = hashlib.sha256(raw).hexdigest()
+    (d / "manifest.json").write_text(json.dumps(manifest))
 
 
 def _consistent_but_wrong_chunks(d: Path):
@@ -206,10 +222,12 @@ def _consistent_but_wrong_chunks(d: Path):
 @pytest.mark.parametrize("tamper", [
     _flip_vector_byte,
     _consistent_but_wrong_chunks,
+    _terms_not_strings,
     lambda d: (d / "manifest.json").write_text("{not json"),
     lambda d: (d / "manifest.json").write_text(json.dumps({"format": "ragbot-index", "version": 1})),
     lambda d: (d / "vectors.npy").write_bytes(b"\x80\x04\x95pickled"),
-], ids=["vector-bytes", "chunks-rewritten", "manifest-garbage", "manifest-schema", "pickle-bytes"])
+], ids=["vector-bytes", "chunks-rewritten", "terms-rewritten", "manifest-garbage", "manifest-schema",
+        "pickle-bytes"])
 def test_tampered_index_is_rebuilt_with_a_log_line(tmp_path, counting, caplog, tamper):
     docs, store = _kb(tmp_path), tmp_path / "idx"
     first = indexer(docs, counting, index_dir=store).rebuild()

@@ -70,6 +70,8 @@ def test_edits_in_place_and_by_rename_picked_up_while_queries_run(tmp_path, embe
         with docs.open("a") as f:  # in place
             f.write("kelp.txt\n")
         assert wait_for(lambda: top_source(holder, TOPICS["kelp.txt"][1]) == "kelp.txt")
+        # the keyword side was swapped with the vectors: BM25 alone finds the new document
+        assert holder.current.search("Orvane kelp divers", k=1, mode="keyword")[0].doc.metadata["source"] == "kelp.txt"
         assert indexer.last_report.added == ["kelp.txt"] and indexer.last_report.embedded_chunks == 1
 
         tmp = tmp_path / ".docs.txt.swp"  # an editor's atomic save: write aside, rename over

@@ -40,7 +40,7 @@ def ask_with_the_terminal_client(url: str):
 
 
 def slow(question: str, tokens: int) -> list:
-    return [raw_input(ask(f"{question} SLOW-TOKENS", max_new_tokens=tokens))]
+    return [raw_input(ask(f"{question} SLOW-TOKENS", max_new_tokens=tokens, ignore_eos=True))]
 
 
 def test_excess_requests_wait_then_are_refused_at_once(tight_host):
@@ -50,7 +50,7 @@ def test_excess_requests_wait_then_are_refused_at_once(tight_host):
     try:
         for s in active:
             assert s.next(timeout=30)[0] == "chunk"
-        queued = Stream(url, slow("What is the Silverrun?", 20))
+        queued = Stream(url, slow("Which river freezes in winter?", 20))
         assert wait_for(lambda: metrics(tight_host)["ragbot_queued_requests"] == 1, timeout=10)
         before = requests_total(metrics(tight_host), "rejected")
         s, last = stream_once(url, [raw_input("And now?")], timeout=10)

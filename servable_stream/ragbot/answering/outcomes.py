@@ -56,9 +56,11 @@ class RequestRecord:
             metrics.TPOT.observe((ended - self.first_chunk) / (tokens - 1))
         metrics.record_request(outcome)
         ttft = f"{self.first_chunk - self.run.started:.3f}s" if self.first_chunk is not None else "-"
+        rewrite = "" if self.run.rewrite_seconds is None else f" rewrite={self.run.rewrite_seconds:.3f}s"
         log.info(
-            "request %s outcome=%s prompt_tokens=%d completion_tokens=%d ttft=%s duration=%.3fs",
+            "request %s outcome=%s prompt_tokens=%d completion_tokens=%d ttft=%s duration=%.3fs%s",
             self.run.request_id, outcome, stats.prompt_tokens, tokens, ttft, ended - self.run.started,
+            rewrite,
         )
         if self._on_finish is not None:
             self._on_finish()

@@ -92,10 +92,7 @@ class RagService:
         self.indexer = indexer
         self.holder = holder
         self.indexer.listeners.append(lambda r: metrics.record_rebuild(r.ok, r.chunks, r.seconds))
-        self._chain = AnswerChain(
-            holder, backend, top_k=settings.top_k, prompt_style=settings.preset.prompt_style,
-            context_window=settings.preset.context_window, default_max_new_tokens=settings.max_new_tokens,
-        )
+        self._chain = AnswerChain(holder, backend, settings)
         self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
         self._watcher: DocsWatcher | None = None
         self._closed = False

@@ -13,8 +13,9 @@ A backend's generating side (a worker thread, or the genai driver) puts events o
     ("ids", [int, ...])*  then  ("done", "stop" | "length" | "cancelled")  or  ("error", exc)
 
 and `stream_text` consumes them in the caller's thread: incremental decoding, text stop
-strings (cut before they are shown), stats, and `release()` of the generation however the
-consumer ends (exhausted, stop string, closed early). Backends: optimum.py (one
+strings (cut before they are shown), the loop guard (an answer repeating itself ends with
+finish_reason "stop"), stats, and `release()` of the generation however the consumer ends
+(exhausted, stop string, loop, closed early). Backends: optimum.py (one
 OVModelForCausalLM, one stream at a time), genai.py (openvino-genai continuous batching).
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 from ..errors import GenerationError
 from ..run import GenerationStats, RunContext
-from .token_text import TextAssembler
+from .token_text import LoopGuard, TextAssembler
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,11 @@ class Backend:
 
 
 def stream_text(events, tokenizer: Any, text_stops: tuple[str, ...], stats: GenerationStats,
-                release: Callable[[], None]) -> Iterator[str]:
-    """The consume loop of every backend (see the module docstring)."""
+                release: Callable[[], None], guard_loops: bool = True) -> Iterator[str]:
+    """The consume loop of every backend (see the module docstring); `guard_loops=False`
+    (ignore_eos) lets an answer run to its length whatever it says."""
     text = TextAssembler(tokenizer, text_stops)
+    loop = LoopGuard() if guard_loops else None
     try:
         while True:
             kind, payload = events.get()
@@ -90,7 +93,7 @@ def stream_text(events, tokenizer: Any, text_stops: tuple[str, ...], stats: Gene
                 piece = text.push(payload)
                 if piece:
                     yield piece
-                if text.stop_hit:  # cut here before the model went on: it stops now
+                if text.stop_hit or (loop is not None and loop.push(payload)):  # it stops now
                     stats.finish_reason = "stop"
                     return
             elif kind == "error":

@@ -57,7 +57,8 @@ class GenaiBackend(Backend):
         config = generation_config(options.max_new_tokens, options.temperature, self.seed, eos_ids,
                                    engine_stops, options.ignore_eos)
         request = self.engine.submit(prompt_ids, config, run.cancel_event)
-        yield from stream_text(request.events, self.tokenizer, text_stops, run.stats, release=request.release)
+        yield from stream_text(request.events, self.tokenizer, text_stops, run.stats, release=request.release,
+                               guard_loops=not options.ignore_eos)
 
     def close(self) -> None:
         self.engine.close()

@@ -67,7 +67,8 @@ class OptimumBackend(Backend):
 
         worker = threading.Thread(target=work, name="llm-generate", daemon=True)
         worker.start()
-        yield from stream_text(events, self.tokenizer, text_stops, stats, release=should_stop.abandon)
+        yield from stream_text(events, self.tokenizer, text_stops, stats, release=should_stop.abandon,
+                               guard_loops=not options.ignore_eos)
 
     def _tokenize(self, prompt: str) -> dict:
         import torch

@@ -2,7 +2,8 @@
 
 IncrementalDecoder decodes only the newest tokens (a short sliding window, never the whole
 answer again); StopCutter cuts text stop strings, looking only at the not-yet-emitted tail;
-TextAssembler combines both (contract.stream_text drives it).
+TextAssembler combines both (contract.stream_text drives it); LoopGuard stops an answer
+that repeats itself.
 Per token the cost is O(window), so a long answer costs O(n), not O(n^2).
 """
 from __future__ import annotations
@@ -82,6 +83,35 @@ class StopCutter:
                     longest = n
                     break
         return longest
+
+
+class LoopGuard:
+    """Notices an answer that has started repeating itself ("The answer is: The answer is:
+    ..."), a failure mode of small models: the newest tokens are one block of `span` tokens
+    said `repeats` times in a row (at least MIN_REPEATED tokens in all). Only the answer's
+    own tokens count, so copying a passage from the prompt is not a loop (transformers'
+    no_repeat_ngram_size also counts the prompt, and blocks exactly that copying)."""
+
+    MAX_SPAN = 48
+    MIN_REPEATS = 3
+    MIN_REPEATED = 12
+
+    def __init__(self):
+        self._ids: list[int] = []
+        self.looping = False
+
+    def push(self, ids: Iterable[int]) -> bool:
+        self._ids.extend(ids)
+        ids_ = self._ids
+        for span in range(1, self.MAX_SPAN + 1):
+            repeats = max(self.MIN_REPEATS, -(-self.MIN_REPEATED // span))
+            if span * repeats > len(ids_):
+                break
+            tail = ids_[-span:]
+            if all(ids_[-span * (i + 1): len(ids_) - span * i] == tail for i in range(1, repeats)):
+                self.looping = True
+                break
+        return self.looping
 
 
 class TextAssembler:

@@ -84,21 +84,69 @@ def fetch_entry(entry: str, base_dir: Path, policy: FetchPolicy) -> RawDocument:
 
 
 def split_raw(raw: RawDocument, splitter: RecursiveCharacterTextSplitter) -> list[Document]:
-    """Parse and split one document; chunks carry source (the entry), title and page (PDF)."""
+    """Parse and split one document; chunks carry source (the entry), title, section (the
+    heading path of Markdown and HTML, e.g. "Care > Descaling") and page (PDF). A section is
+    split further only when it is longer than a chunk, so a heading stays with its text."""
     try:
         pages = parse_document(raw.content, source=raw.location, content_type=raw.content_type)
     except DocumentError as exc:
         raise DocumentError(f"{raw.entry}: {exc}") from None
     documents = []
     for page in pages:
-        metadata = {"source": raw.entry, "title": page.title or _title(page.text, raw.location)}
-        if page.page is not None:
-            metadata["page"] = page.page
-        documents.append(Document(page_content=page.text, metadata=metadata))
+        title = page.title or _title(page.text, raw.location)
+        parts = sections(page.text, title) if page.headings else [("", page.text)]
+        for section, body in parts:
+            metadata = {"source": raw.entry, "title": title}
+            if section:
+                metadata["section"] = section
+            if page.page is not None:
+                metadata["page"] = page.page
+            documents.append(Document(page_content=body, metadata=metadata))
     chunks = [c for c in splitter.split_documents(documents) if c.page_content.strip()]
     if not chunks:
         raise DocumentError(f"{raw.entry}: no text")
     return chunks
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def sections(text: str, title: str = "") -> list[tuple[str, str]]:
+    """(heading path, body) of Markdown text, in order; the document's own title heading is
+    not part of the path. Headings inside code fences are text."""
+    out: list[tuple[str, str]] = []
+    path: list[tuple[int, str]] = []
+    body: list[str] = []
+    in_fence = False
+
+    def flush():
+        text_ = "\n".join(body).strip()
+        if text_:
+            names = [name for _, name in path]
+            if names and names[0] == title:
+                names = names[1:]
+            out.append((" > ".join(names), text_))
+        body.clear()
+
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        heading = None if in_fence else _HEADING.match(line)
+        if heading is None:
+            body.append(line)
+            continue
+        flush()
+        level = len(heading.group(1))
+        path[:] = [(lvl, name) for lvl, name in path if lvl < level] + [(level, heading.group(2))]
+    flush()
+    return out
+
+
+def context_text(chunk: Document) -> str:
+    """What is embedded and keyword-indexed for a chunk: where it is, then what it says."""
+    where = " > ".join(p for p in (chunk.metadata.get("title"), chunk.metadata.get("section")) if p)
+    return f"{where}\n\n{chunk.page_content}" if where else chunk.page_content
 
 
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:

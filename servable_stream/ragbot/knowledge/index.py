@@ -1,10 +1,10 @@
-"""FAISS knowledge index and the holder that swaps it atomically.
+"""The knowledge index: FAISS over the chunk vectors plus BM25 over their terms, fused by
+reciprocal rank; and the holder that swaps a whole index atomically.
 
-Inner product over normalised vectors, so a hit's score is its cosine similarity.
-The FAISS index is assembled from vectors we already hold (row i of the FAISS index =
-chunk i, by construction), behind LangChain's vector store interface. Readers take
-`holder.current` once per request and keep using that object even if a rebuild swaps
-a new one in meanwhile.
+Inner product over normalised vectors, so a hit's `score` is its cosine similarity (what
+the relevance cut-off compares). Row i of the FAISS index, of the BM25 matrix and of
+`chunks` is chunk i, by construction. Readers take `holder.current` once per request and
+keep using that object even if a rebuild swaps a new one in meanwhile.
 """
 from __future__ import annotations
 
@@ -12,38 +12,86 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from ..settings import RETRIEVAL_MODES
 from .index_store import DocRecord
+from .keywords import KeywordIndex
 
 log = logging.getLogger(__name__)
 # faiss reports each SIMD build it tries at INFO; an operator needs none of that
 logging.getLogger("faiss.loader").setLevel(logging.WARNING)
 
+MODES = RETRIEVAL_MODES
+RRF_K = 60  # reciprocal rank fusion: 1 / (RRF_K + rank), as in Cormack et al. 2009
 
-@dataclass(frozen=True)
+
+class Hit(NamedTuple):
+    """One retrieved chunk: `score` is its cosine similarity to the query."""
+
+    doc: Document
+    score: float
+    keyword: float = 0.0  # BM25 score
+    fused: float = 0.0  # reciprocal-rank fusion of the dense and keyword ranks
+    row: int = -1
+
+
+@dataclass(frozen=True, eq=False)
 class KnowledgeIndex:
-    store: object | None  # langchain_community FAISS, or None for an empty knowledge base
-    chunk_count: int
+    chunks: tuple[Document, ...]
+    vectors: np.ndarray  # float32 (chunks, dimension), L2-normalised
+    embeddings: Embeddings | None
     document_count: int
     build_seconds: float
+    faiss_index: object | None = field(default=None, repr=False)
+    keywords: KeywordIndex | None = field(default=None, repr=False)
     records: tuple[DocRecord, ...] = field(default=(), repr=False)  # docs.txt order
     report: object | None = field(default=None, repr=False)  # ingest.RebuildReport
 
     @classmethod
     def empty(cls) -> "KnowledgeIndex":
         """What answers before the first build: no documents."""
-        return cls(store=None, chunk_count=0, document_count=0, build_seconds=0.0)
+        return cls((), np.zeros((0, 0), dtype=np.float32), None, 0, 0.0)
 
-    def search(self, query: str, k: int) -> list[tuple[Document, float]]:
-        """(chunk, cosine score) pairs, best first; [] for an empty knowledge base."""
-        if self.store is None:
+    @property
+    def chunk_count(self) -> int:
+        return len(self.chunks)
+
+    def search(self, query: str, k: int, mode: str = "hybrid", candidates: int = 20) -> list[Hit]:
+        """The `k` best chunks, best first: by fused rank ("hybrid"), cosine ("dense") or
+        BM25 ("keyword"); each list contributes its `candidates` best. [] when empty."""
+        if not self.chunks:
             return []
-        hits = self.store.similarity_search_with_score(query, k=k)
-        return [(doc, float(score)) for doc, score in hits]
+        q = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        q /= max(float(np.linalg.norm(q)), 1e-12)
+        n = min(max(candidates, k), len(self.chunks))
+        _, rows = self.faiss_index.search(q.reshape(1, -1), n)
+        dense_rows = [int(r) for r in rows[0] if r >= 0]
+        keyword = self.keywords.scores(query)
+        keyword_rows = [int(r) for r in np.argsort(-keyword, kind="stable")[:n] if keyword[r] > 0]
+        if mode == "dense":
+            ranked = dense_rows
+            fused = {r: 1.0 / (RRF_K + i) for i, r in enumerate(ranked, 1)}
+        elif mode == "keyword":
+            ranked = keyword_rows
+            fused = {r: 1.0 / (RRF_K + i) for i, r in enumerate(ranked, 1)}
+        else:
+            fused: dict[int, float] = {}
+            for ranking in (dense_rows, keyword_rows):
+                for rank, r in enumerate(ranking, start=1):
+                    fused[r] = fused.get(r, 0.0) + 1.0 / (RRF_K + rank)
+            # equal fused ranks: the exact-term match first (names, codes, versions)
+            ranked = sorted(fused, key=lambda r: (-fused[r], -keyword[r]))
+        return [Hit(self.chunks[r], float(self.vectors[r] @ q), float(keyword[r]), fused[r], r)
+                for r in ranked[:k]]
+
+    def similarity(self, a: Hit, b: Hit) -> float:
+        """Cosine similarity of two hits' chunks (near-duplicate detection)."""
+        return float(self.vectors[a.row] @ self.vectors[b.row])
 
 
 def embed_in_order(texts: list[str], embeddings: Embeddings, progress=None) -> np.ndarray:
@@ -69,27 +117,19 @@ def embed_in_order(texts: list[str], embeddings: Embeddings, progress=None) -> n
 
 def index_from_records(records: list[DocRecord], embeddings: Embeddings, started: float,
                        report=None) -> KnowledgeIndex:
-    """A KnowledgeIndex over `records` in order; chunk i is FAISS row i."""
-    chunks = [c for r in records for c in r.chunks]
-    store = None
-    if chunks:
-        import faiss
-        from langchain_community.docstore.in_memory import InMemoryDocstore
-        from langchain_community.vectorstores import FAISS
-        from langchain_community.vectorstores.utils import DistanceStrategy
+    """A KnowledgeIndex over `records` in order; chunk i is row i everywhere."""
+    chunks = tuple(c for r in records for c in r.chunks)
+    if not chunks:
+        return KnowledgeIndex((), np.zeros((0, 0), dtype=np.float32), embeddings, len(records),
+                              time.monotonic() - started, records=tuple(records), report=report)
+    import faiss
 
-        vectors = np.ascontiguousarray(np.concatenate([r.vectors for r in records]), dtype=np.float32)
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(vectors)
-        ids = [str(i) for i in range(len(chunks))]
-        store = FAISS(
-            embedding_function=embeddings, index=flat,
-            docstore=InMemoryDocstore(dict(zip(ids, chunks))),
-            index_to_docstore_id=dict(enumerate(ids)),
-            distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT,
-        )
-    return KnowledgeIndex(store, len(chunks), len(records), time.monotonic() - started,
-                          tuple(records), report)
+    vectors = np.ascontiguousarray(np.concatenate([r.vectors for r in records]), dtype=np.float32)
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    keywords = KeywordIndex([t for r in records for t in r.terms])
+    return KnowledgeIndex(chunks, vectors, embeddings, len(records), time.monotonic() - started,
+                          flat, keywords, tuple(records), report)
 
 
 class IndexHolder:

@@ -2,7 +2,8 @@
 
 INDEX_DIR holds three files:
   vectors.npy    float32 (chunks x dimension), L2-normalised; read with allow_pickle=False
-  chunks.json    [{"text", "metadata": {"source", "title", "page"?}}], row i = vector i
+  chunks.json    [{"text", "metadata": {"source", "title", "section"?, "page"?}, "terms"}],
+                 row i = vector i; "terms" are the chunk's BM25 terms (keywords.py)
   manifest.json  {"format", "version", "embedding_model", "dimension", "chunk_size",
                   "chunk_overlap", "chunk_count", "files": {name: sha256},
                   "documents": [{"entry", "sha256", "start", "end"}]}
@@ -29,7 +30,7 @@ from ..errors import IndexStoreError
 log = logging.getLogger(__name__)
 
 FORMAT = "ragbot-index"
-VERSION = 1
+VERSION = 2  # 2: chunks by section, embedded with their title and heading path
 MANIFEST, VECTORS, CHUNKS = "manifest.json", "vectors.npy", "chunks.json"
 
 
@@ -51,6 +52,7 @@ class DocRecord:
     sha256: str
     chunks: list[Document]
     vectors: np.ndarray  # float32 (len(chunks), dimension)
+    terms: list[list[str]]  # BM25 terms per chunk (keywords.terms of its context text)
 
 
 def writable_dir(path: Path) -> bool:
@@ -68,7 +70,8 @@ def writable_dir(path: Path) -> bool:
 def save(index_dir: Path, key: IndexKey, records: list[DocRecord]) -> None:
     chunks, ranges, start = [], [], 0
     for rec in records:
-        chunks += [{"text": c.page_content, "metadata": c.metadata} for c in rec.chunks]
+        chunks += [{"text": c.page_content, "metadata": c.metadata, "terms": t}
+                   for c, t in zip(rec.chunks, rec.terms)]
         ranges.append({"entry": rec.entry, "sha256": rec.sha256, "start": start,
                        "end": start + len(rec.chunks)})
         start += len(rec.chunks)
@@ -116,7 +119,7 @@ def load(index_dir: Path, key: IndexKey) -> dict[str, DocRecord]:
     if count and (not np.isfinite(vectors).all()
                   or np.abs(np.linalg.norm(vectors, axis=1) - 1).max() > 1e-3):
         raise IndexStoreError(f"{VECTORS} holds vectors that are not unit length")
-    chunks = _chunks(json.loads(chunks_bytes.decode("utf-8")), count)
+    chunks, terms = _chunks(json.loads(chunks_bytes.decode("utf-8")), count)
     records, expected_start = {}, 0
     for doc in manifest["documents"]:
         start, end = doc["start"], doc["end"]
@@ -125,7 +128,8 @@ def load(index_dir: Path, key: IndexKey) -> dict[str, DocRecord]:
         part = chunks[start:end]
         if any(c.metadata.get("source") != doc["entry"] for c in part):
             raise IndexStoreError(f"chunks {start}..{end} do not belong to {doc['entry']!r}")
-        records[doc["entry"]] = DocRecord(doc["entry"], doc["sha256"], part, vectors[start:end])
+        records[doc["entry"]] = DocRecord(doc["entry"], doc["sha256"], part, vectors[start:end],
+                                          terms[start:end])
         expected_start = end
     if expected_start != count:
         raise IndexStoreError(f"document ranges cover {expected_start} of {count} chunks")
@@ -158,19 +162,22 @@ def _check_manifest(manifest) -> None:
             raise IndexStoreError(f"{MANIFEST}: bad document record {doc!r}")
 
 
-def _chunks(data, count: int) -> list[Document]:
+def _chunks(data, count: int) -> tuple[list[Document], list[list[str]]]:
     if not isinstance(data, list) or len(data) != count:
         raise IndexStoreError(f"{CHUNKS} must be a list of {count} chunks")
-    chunks = []
+    chunks, terms = [], []
     for item in data:
         if not (isinstance(item, dict) and isinstance(item.get("text"), str)
                 and isinstance(item.get("metadata"), dict)
-                and isinstance(item["metadata"].get("source"), str)):
+                and isinstance(item["metadata"].get("source"), str)
+                and isinstance(item.get("terms"), list)
+                and all(isinstance(t, str) for t in item["terms"])):
             raise IndexStoreError(f"{CHUNKS}: bad chunk record")
         meta = {k: v for k, v in item["metadata"].items()
-                if k in ("source", "title", "page") and isinstance(v, (str, int))}
+                if k in ("source", "title", "section", "page") and isinstance(v, (str, int))}
         chunks.append(Document(page_content=item["text"], metadata=meta))
-    return chunks
+        terms.append(list(item["terms"]))
+    return chunks, terms
 
 
 def _json(path: Path):

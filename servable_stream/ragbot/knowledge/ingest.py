@@ -22,6 +22,7 @@ from ..errors import DocumentError, IndexStoreError
 from ..settings import Settings
 from . import index_store
 from .documents import (
+    context_text,
     docs_fingerprint,
     fetch_entry,
     make_splitter,
@@ -29,6 +30,7 @@ from .documents import (
     split_raw,
 )
 from .fetching import FetchPolicy
+from .keywords import terms
 from .index import KnowledgeIndex, embed_in_order, index_from_records
 from .index_store import DocRecord, IndexKey
 
@@ -149,7 +151,7 @@ class Indexer:
                     report.unchanged.append(entry)
                     continue
                 chunks = split_raw(raw, splitter)
-                plan.append((entry, DocRecord(entry, raw.sha256, chunks, None), chunks))
+                plan.append((entry, DocRecord(entry, raw.sha256, chunks, None, []), chunks))
                 (report.changed if old is not None else report.added).append(entry)
             except (DocumentError, OSError) as exc:
                 reason = str(exc)
@@ -159,13 +161,16 @@ class Indexer:
         report.removed = [e for e in previous if e not in kept]
 
         new_chunks = [c for _, _, chunks in plan for c in chunks]
-        vectors = self._embed([c.page_content for c in new_chunks])
+        texts = [context_text(c) for c in new_chunks]
+        vectors = self._embed(texts)
+        new_terms = [terms(t) for t in texts]  # only new or changed documents are tokenised
         if len(new_chunks) and vectors.shape[1] != key.dimension:
             raise RuntimeError(f"embedding dimension {vectors.shape[1]} != {key.dimension}")
         records, offset = [], 0
         for entry, record, chunks in plan:
             if chunks:
-                record = DocRecord(entry, record.sha256, chunks, vectors[offset:offset + len(chunks)])
+                record = DocRecord(entry, record.sha256, chunks, vectors[offset:offset + len(chunks)],
+                                   new_terms[offset:offset + len(chunks)])
                 offset += len(chunks)
             records.append(record)
 

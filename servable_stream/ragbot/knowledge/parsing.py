@@ -23,6 +23,7 @@ class ParsedPage:
     text: str
     title: str | None
     page: int | None  # 1-based page number for PDFs, None otherwise
+    headings: bool = False  # Markdown heading lines mark sections (Markdown, HTML)
 
 
 TEXT, MARKDOWN, HTML, PDF = "text", "markdown", "html", "pdf"
@@ -125,6 +126,7 @@ _HTML_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside",
 _HTML_BLOCKS = ("p", "div", "section", "article", "main", "li", "ul", "ol", "dl", "dt",
                 "dd", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table",
                 "tr", "figure", "figcaption", "hr", "address", "details", "summary")
+_HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LINE_BREAK = "\ue000"  # private-use char standing for <br> while whitespace is collapsed
 
 
@@ -150,6 +152,10 @@ def _parse_html(content: bytes, charset: str | None, source: str) -> list[Parsed
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for br in root.find_all("br"):
         br.replace_with(_LINE_BREAK)
+    for heading in root.find_all(_HTML_HEADINGS):  # kept as Markdown headings: sections
+        text = " ".join(heading.get_text().split())
+        if text:
+            heading.replace_with(f"\n\n{'#' * int(heading.name[1])} {text}\n\n")
     for block in root.find_all(_HTML_BLOCKS):
         block.insert_before("\n\n")
         block.insert_after("\n\n")
@@ -159,7 +165,7 @@ def _parse_html(content: bytes, charset: str | None, source: str) -> list[Parsed
         para = para.replace(_LINE_BREAK, "\n").strip()
         if para:
             paragraphs.append(para)
-    return [ParsedPage(_require_text("\n\n".join(paragraphs), source), title, None)]
+    return [ParsedPage(_require_text("\n\n".join(paragraphs), source), title, None, headings=True)]
 
 
 def _parse_pdf(content: bytes, source: str) -> list[ParsedPage]:
@@ -201,5 +207,6 @@ def parse_document(content: bytes, *, source: str, content_type: str | None) -> 
     if fmt == HTML:
         return _parse_html(content, charset, source)
     text = _require_text(_decode(content, charset), source)
-    title = _markdown_title(text) if fmt == MARKDOWN else None
-    return [ParsedPage(text, title, None)]
+    if fmt == MARKDOWN:
+        return [ParsedPage(text, _markdown_title(text), None, headings=True)]
+    return [ParsedPage(text, None, None)]

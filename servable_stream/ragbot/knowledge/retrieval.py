@@ -1,0 +1,50 @@
+"""Which passages reach the prompt: hybrid search, then a relevance cut-off and near-duplicate
+removal, at most `top_k`.
+
+A small model answers from whatever it is given, so passages that are only vaguely related
+do harm: they crowd out the right one and invite made-up answers, and a look-alike
+document (the H5 kettle's manual when the question is about the H3) is worse still, so
+passages may be limited to the best `max_documents` documents. Passages whose cosine
+similarity to the query is under `min_score` never reach the prompt; when none pass, the
+answer is told the documents don't cover the question. A passage almost identical to a
+better-ranked one (cosine above `max_similarity`) adds nothing and is dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .index import MODES, Hit, KnowledgeIndex
+
+
+@dataclass(frozen=True)
+class RetrievalPolicy:
+    top_k: int  # TOP_K: at most this many passages
+    min_score: float  # MIN_SCORE: cosine similarity a passage needs
+    mode: str = "hybrid"  # RETRIEVAL_MODE: hybrid | dense | keyword
+    max_documents: int = 0  # MAX_DOCUMENTS: passages from at most this many documents (0: any)
+    max_similarity: float = 0.95  # near-duplicates above this are dropped
+    candidates: int = 20  # per ranking, before fusion
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"retrieval mode must be one of {MODES}, not {self.mode!r}")
+
+
+def retrieve(index: KnowledgeIndex, query: str, policy: RetrievalPolicy) -> list[Hit]:
+    """The passages for `query`, best first (possibly none)."""
+    kept: list[Hit] = []
+    documents: list[str] = []
+    for hit in index.search(query, k=policy.candidates, mode=policy.mode, candidates=policy.candidates):
+        if hit.score < policy.min_score:
+            continue
+        if any(index.similarity(hit, other) > policy.max_similarity for other in kept):
+            continue
+        source = hit.doc.metadata.get("source", "")
+        if source not in documents:
+            if policy.max_documents and len(documents) == policy.max_documents:
+                continue
+            documents.append(source)
+        kept.append(hit)
+        if len(kept) == policy.top_k:
+            break
+    return kept

@@ -1,0 +1,110 @@
+"""Grounding on the answering path: follow-ups searched with the history, the 'not covered'
+answer, citations checked, the loop guard (the real service on the test knowledge base)."""
+from __future__ import annotations
+
+import dataclasses
+import queue
+
+import pytest
+
+from ragbot.answering.chain import AnswerChain
+from ragbot.answering.citations import check_citations
+from ragbot.answering.followup import is_follow_up, search_query
+from ragbot.answering.prompt import NOT_COVERED
+from ragbot.answering.request import ChatRequest
+from ragbot.backends.contract import Backend, stream_text
+from ragbot.backends.token_text import LoopGuard
+from ragbot.run import GenerationStats, RunContext
+
+ZORBLAT_TURN = (("user", "What colour is the zorblat fruit?"), ("assistant", "It is purple."))
+
+
+def answer(service, request):
+    a = service.answer(request)
+    text = "".join(a)
+    return text, a.end, a.run
+
+
+def test_a_follow_up_retrieves_the_earlier_turns_document(service):
+    text, end, run = answer(service, ChatRequest("Where is it grown?", history=ZORBLAT_TURN, max_new_tokens=4))
+    assert end.sources[0].source == "zorblat.md"
+    assert run.rewrite_seconds is not None  # searched with the history, and the cost measured
+
+
+def test_a_self_contained_question_is_searched_as_it_is(service):
+    text, end, run = answer(service, ChatRequest("Which river freezes in winter?", history=ZORBLAT_TURN,
+                                                 max_new_tokens=4))
+    assert end.sources[0].source == "rivers.md" and run.rewrite_seconds is None
+
+
+def test_follow_up_detection_and_the_joined_query():
+    history = (("user", "Tell me about the Marrow Point Lighthouse."), ("assistant", "It is old."))
+    assert is_follow_up("When was it decommissioned?", history)
+    assert is_follow_up("And the keeper?", history)
+    assert not is_follow_up("When was the Gull Rock Lighthouse first lit?", history)
+    assert not is_follow_up("When was it decommissioned?", ())
+    assert search_query("When was it decommissioned?", history, "join") == (
+        "Tell me about the Marrow Point Lighthouse. When was it decommissioned?")
+    assert search_query("When was it decommissioned?", history, "off") == "When was it decommissioned?"
+    rewritten = search_query("When was it decommissioned?", history, "llm",
+                             rewrite=lambda messages: "When was Marrow Point Lighthouse decommissioned?\n")
+    assert rewritten == "When was Marrow Point Lighthouse decommissioned?"
+
+
+def test_nothing_above_the_cut_off_is_answered_without_the_model(service):
+    text, end, run = answer(service, ChatRequest("Tell me a story about dragons"))
+    assert text == NOT_COVERED and end.sources == () and end.finish_reason == "stop"
+    assert run.stats.completion_tokens == 0 and end.to_wire()["answer"] == NOT_COVERED
+
+
+class ScriptedBackend(Backend):
+    """The real contract with fixed text, so citations can be forced."""
+
+    name = "scripted"
+
+    def __init__(self, tokenizer, text):
+        super().__init__(tokenizer)
+        self.text = text
+
+    def generate(self, prompt, options, run):
+        run.stats.finish_reason = "stop"
+        yield self.text
+
+
+def test_citations_mark_sources_and_catch_numbers_outside_the_passages(service):
+    backend = ScriptedBackend(service.backend.tokenizer, "Purple [1], says [1] and also [7].")
+    chain = AnswerChain(service.holder, backend, service.settings)
+    *chunks, end = list(chain.stream(ChatRequest("What colour is the zorblat fruit?"), RunContext.new()))
+    wire = end.to_wire()
+    assert wire["sources"][0]["cited"] is True and all(not s["cited"] for s in wire["sources"][1:])
+    assert wire["invalid_citations"] == [7]
+    assert check_citations("see [2][2] and [0]", passages=2) == check_citations("[2] [0]", 2)
+    assert check_citations("[2] [0]", 2).invalid == (0,)
+
+
+def test_the_loop_guard_ends_an_answer_that_repeats_itself():
+    guard = LoopGuard()
+    assert not guard.push(list(range(10)))
+    assert not guard.push([1, 2, 3, 4, 1, 2, 3, 4])  # said twice: not yet a loop
+    assert guard.push([1, 2, 3, 4, 1, 2, 3, 4])  # 4 x 4 tokens
+
+
+@pytest.mark.parametrize("guard_loops, expected", [(True, "stop"), (False, "length")])
+def test_stream_text_stops_a_loop_unless_the_length_is_forced(service, guard_loops, expected):
+    tokenizer = service.backend.tokenizer
+    ids = tokenizer("again and again", add_special_tokens=False)["input_ids"]
+    events = queue.SimpleQueue()
+    for _ in range(12):
+        events.put(("ids", list(ids)))
+    events.put(("done", "length"))
+    stats = GenerationStats()
+    text = "".join(stream_text(events, tokenizer, (), stats, release=lambda: None, guard_loops=guard_loops))
+    assert stats.finish_reason == expected
+    assert text.count("again and again") == (12 if not guard_loops else text.count("again and again"))
+    assert (stats.completion_tokens < 12 * len(ids)) is guard_loops
+
+
+def test_retrieval_settings_reach_the_chain(service):
+    dense = dataclasses.replace(service.settings, retrieval_mode="dense", top_k=1)
+    chain = AnswerChain(service.holder, service.backend, dense)
+    assert (chain.policy.mode, chain.policy.top_k, chain.policy.max_documents) == ("dense", 1, 1)
