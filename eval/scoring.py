@@ -25,7 +25,7 @@ _REFUSAL = re.compile(
     r"\b(?:"
     r"(?:do not|don't|does not|doesn't|did not|didn't) (?:know|say|mention|contain|cover|"
     r"provide|include|specify|state|have)"
-    r"|(?:is|are|was|were) not (?:mentioned|provided|covered|specified|stated|given|"
+    r"|(?:is|are|was|were) not (?:explicitly |specifically |directly )?(?:mentioned|provided|covered|specified|stated|given|"
     r"included|available|known|listed)"
     r"|(?:isn't|aren't|wasn't) (?:mentioned|provided|covered|specified|stated|given|listed)"
     r"|not (?:mentioned|covered|specified|stated) in"
@@ -114,13 +114,16 @@ def figures(marks: Sequence[Marks], k: int) -> dict:
     followups = [m for m in marks if m.kind == "followup"]
     unanswerable = [m for m in marks if m.kind == "unanswerable"]
     citing = [m for m in answerable if m.citation_valid is not None]
-    retrieved = [m for m in answerable if m.passages]
+    # retrieval figures when the configuration retrieves at all; an answerable question that
+    # got no passage (the cut-off) is a miss, not left out
+    retrieved = answerable if any(m.passages for m in marks) else []
+    followups_retrieved = followups if retrieved else []
     return {
         "questions": len(marks),
         "hit_at_1": _rate(m.rank == 1 for m in retrieved),
         f"hit_at_{k}": _rate(m.rank is not None and m.rank <= k for m in retrieved),
         "mrr": _round(mean(1 / m.rank if m.rank else 0.0 for m in retrieved)) if retrieved else None,
-        "followup_hit_at_k": _rate(m.rank is not None and m.rank <= k for m in followups if m.passages),
+        "followup_hit_at_k": _rate(m.rank is not None and m.rank <= k for m in followups_retrieved),
         "answer_accuracy": _rate(m.right for m in single),
         "followup_accuracy": _rate(m.right for m in followups),
         "citation_rate": _rate(bool(m.cited) for m in answerable),
