@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import time
 
-from .common import NEW_TOKENS, OV_CACHE_DIR, PROMPT_TOKENS, child_args, emit, prompt_ids
+from .common import (
+    NEW_TOKENS,
+    OV_CACHE_DIR,
+    PROMPT_TOKENS,
+    child_args,
+    emit,
+    prompt_ids,
+)
 
 SCHEDULER = dict(cache_size=2, max_num_batched_tokens=1024, max_num_seqs=8,
                  dynamic_split_fuse=True, enable_prefix_caching=False)

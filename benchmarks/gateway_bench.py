@@ -9,7 +9,7 @@ and through the gateway (`python -m gateway`, SSE over HTTP), from one host, in 
   clients on warm connections. (Single TTFTs vary by +-10-30 ms on the shared cores; pairing
   cancels most of the drift.)
 
-The host serves the real servable (tests/hostproc.start_host) with the test models (tiny-random
+The host serves the real servable (probes.start_host) with the test models (tiny-random
 + all-MiniLM-L6-v2, built in seconds) and the tests' small knowledge base, greedy decoding,
 so both paths get the same prompt and the same tokens. The gateway's cost does not depend on the
 model's weights, only on how often tokens come, so the decode is measured twice:
@@ -23,7 +23,6 @@ Rounds alternate which path goes first. `BENCH_STAGE=gateway make bench` (or
 from __future__ import annotations
 
 import json
-import queue
 import statistics
 import time
 from pathlib import Path
@@ -54,42 +53,21 @@ class DirectClient:
     def __init__(self, url: str):
         import tritonclient.grpc as grpcclient
 
-        self._grpc = grpcclient
+        self.url = url
         self.client = grpcclient.InferenceServerClient(url)
         self.client.is_server_live()  # connect now, not inside the first TTFT
 
     def once(self, question: str, new_tokens: int) -> dict:
-        import numpy as np
+        from probes.kserve import KServeStream
 
-        events: queue.Queue = queue.Queue()
-
-        def on_result(result, error):
-            now = time.perf_counter()
-            if error is not None:
-                events.put(("error", str(error), now))
-            elif result.as_numpy("end_signal") is not None:
-                events.put(("end", result.as_numpy("end_signal").tobytes(), now))
-            else:
-                events.put(("chunk", None, now))
-
-        inp = self._grpc.InferInput("pre_prompt", [1], "BYTES")
-        body = json.dumps({"question": question, "max_new_tokens": new_tokens, "temperature": 0})
-        inp.set_data_from_numpy(np.array([body.encode()], dtype=np.object_))
-        arrivals = []
+        body = {"question": question, "max_new_tokens": new_tokens, "temperature": 0}
         t0 = time.perf_counter()  # a stream per request, as client/stream.py does: its set-up counts
-        self.client.start_stream(callback=on_result)
-        try:
-            self.client.async_stream_infer(model_name="python_model", inputs=[inp])
-            while True:
-                kind, payload, now = events.get(timeout=300)
-                if kind == "error":
-                    raise RuntimeError(payload)
-                if kind == "end":
-                    usage = json.loads(payload).get("usage", {})
-                    return _decode(t0, arrivals, usage.get("completion_tokens") or 0)
-                arrivals.append(now)
-        finally:
-            self.client.stop_stream()
+        with KServeStream(self.url, client=self.client) as s:
+            last = s.send(body).finish(timeout=300)
+            if last.kind != "end":
+                raise RuntimeError(last.payload)
+            usage = last.payload.get("usage", {})
+            return _decode(t0, s.arrivals, usage.get("completion_tokens") or 0)
 
     def close(self):
         self.client.close()
@@ -139,9 +117,9 @@ def _median(runs: list[dict], key: str):
 
 def measure(step_delay_s: float | None, rounds: int, new_tokens: int) -> dict:
     """One host (+ gateway) started for this configuration; `rounds` x (direct, gateway)."""
-    from tests.conftest import SERVABLE, rag_env, write_knowledge
-    from tests.gateway.gatewayproc import start_gateway
-    from tests.hostproc import start_host
+    from probes.gateway import start_gateway
+    from probes.host import start_host
+    from probes.knowledge import SERVABLE, rag_env, write_knowledge
 
     extra = {"MAX_NEW_TOKENS": str(new_tokens)}
     if step_delay_s:

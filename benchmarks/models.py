@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import sysconfig
 import time
 from pathlib import Path
 
+from .corpus import corpus_lines
 from .paths import MODELS
 
 SEED = 0
@@ -32,15 +32,6 @@ TINYLLAMA_SHAPE = dict(
     num_attention_heads=32, num_key_value_heads=4, max_position_embeddings=2048,
     rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False,
 )
-SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<|system|>", "<|user|>", "<|assistant|>"]
-ZEPHYR_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|' + message['role'] + '|>\n' + message['content'] + eos_token + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
-)
-CORPUS_BYTES = 12_000_000  # enough text for a 32k byte-level BPE vocabulary
-
 VARIANTS = {  # folder -> nncf.compress_weights kwargs
     "ov-int8": dict(mode="INT8_ASYM"),
     "ov-int4": dict(mode="INT4_ASYM", group_size=128, ratio=0.8),
@@ -56,48 +47,15 @@ def folder_mb(folder: Path) -> float:
     return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
 
 
-def _corpus_lines():
-    """Local text (the Python standard library's sources) as training lines."""
-    total = 0
-    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).rglob("*.py")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (UnicodeDecodeError, OSError):
-            continue
-        yield from text.splitlines()
-        total += len(text)
-        if total > CORPUS_BYTES:
-            return
-
-
-def train_tokenizer():
-    """Byte-level BPE, 32k vocab, trained locally; Zephyr chat template like TinyLlama-chat."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    backend = Tokenizer(models.BPE(unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE, special_tokens=SPECIAL_TOKENS,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  show_progress=False)
-    backend.train_from_iterator(_corpus_lines(), trainer)
-    backend.post_processor = processors.TemplateProcessing(
-        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", backend.token_to_id("<s>"))])
-    tok = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>",
-                                  unk_token="<unk>", pad_token="<pad>", model_max_length=2048)
-    tok.chat_template = ZEPHYR_CHAT_TEMPLATE
-    return tok
-
-
 def build_torch(dest: Path) -> None:
     import torch
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import GenerationConfig, LlamaForCausalLM
 
-    tok = train_tokenizer()
+    from modeltools.tiny_random import llama_config, train_tokenizer
+
+    tok = train_tokenizer(corpus_lines(), vocab_size=VOCAB_SIZE)  # tests' tokenizer recipe, 32k
     torch.manual_seed(SEED)
-    config = LlamaConfig(**TINYLLAMA_SHAPE, bos_token_id=tok.bos_token_id,
-                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    config = llama_config(tok, **TINYLLAMA_SHAPE)
     with torch.device("meta"):  # no allocation, no default init (two passes over 1.1B params)
         model = LlamaForCausalLM(config)
     model = model.to_empty(device="cpu").eval()

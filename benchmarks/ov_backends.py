@@ -10,7 +10,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import NEW_TOKENS, OV_CACHE_DIR, PROMPT_TOKENS, Clock, child_args, emit, prompt_ids
+from .common import (
+    NEW_TOKENS,
+    OV_CACHE_DIR,
+    PROMPT_TOKENS,
+    Clock,
+    child_args,
+    emit,
+    prompt_ids,
+)
 
 
 def _ov_props(props: dict) -> dict:

@@ -89,7 +89,7 @@ def main() -> None:
     if a.get("embed_dir"):
         embed_dir = Path(a["embed_dir"])
     else:
-        from tests.models import minilm_dir
+        from probes.models import minilm_dir
         embed_dir = minilm_dir()
     emit(measure(load_embeddings(embed_dir, "all-MiniLM-L6-v2"),
                  a.get("n_docs", N_DOCS), a.get("chars", DOC_CHARS)))

@@ -104,7 +104,8 @@ def main() -> None:
     p = models["paths"]
     if not SKIP_LLAMACPP:
         out["llamacpp_build"] = child("llamacpp_build", timeout=3600)
-    from .embed_bench import OV_DIR, load as load_minilm
+    from .embed_bench import OV_DIR
+    from .embed_bench import load as load_minilm
     if not (OV_DIR / "openvino").is_dir():
         load_minilm("openvino")  # converts and saves the OV folder once
     out["kb_index"] = child("reindex", {"what": "kb_index", "embed_dir": str(OV_DIR)}, timeout=3600)

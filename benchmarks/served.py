@@ -1,4 +1,4 @@
-"""Served measurements through the real host (`python -m ovms_host` via tests/hostproc.start_host,
+"""Served measurements through the real host (`python -m ovms_host` via probes.start_host,
 KServe gRPC stream), LLM_BACKEND=genai, INT4 preset folder, all-MiniLM-L6-v2 embeddings and a
 knowledge base of ~10k chunks (benchmarks/.cache/kb10k, index persisted in INDEX_DIR there so
 only the first run embeds it).
@@ -16,7 +16,6 @@ only the first run embeds it).
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 from pathlib import Path
@@ -46,16 +45,16 @@ def knowledge_base(folder: Path = KB_DIR) -> Path:
     docs = folder / "docs.txt"
     if docs.exists():
         return docs
-    from .models import _corpus_lines
+    from .corpus import corpus_lines
 
     folder.mkdir(parents=True, exist_ok=True)
-    lines, names = _corpus_lines(), []
+    lines, names = corpus_lines(), []
     for i in range(KB_DOCS):
         text, size = [], 0
         while size < KB_DOC_CHARS:
             line = next(lines, None)
             if line is None:
-                lines = _corpus_lines()  # corpus exhausted: wrap (stays deterministic)
+                lines = corpus_lines()  # corpus exhausted: wrap (stays deterministic)
                 continue
             text.append(line)
             size += len(line) + 1
@@ -94,46 +93,17 @@ def _public(r: dict) -> dict:
 
 
 def stream_once(url: str, question: str, new_tokens: int = NEW_TOKENS, timeout: float = 900) -> dict:
-    import numpy as np
-    import tritonclient.grpc as grpcclient
+    from probes.kserve import ask
 
-    events: queue.Queue = queue.Queue()
-
-    def on_result(result, error):
-        now = time.perf_counter()
-        if error is not None:
-            events.put(("error", str(error), now))
-            return
-        end = result.as_numpy("end_signal")
-        if end is not None and end.size:
-            events.put(("end", end.tobytes(), now))  # UINT8 tensor of JSON bytes
-        else:
-            events.put(("chunk", None, now))
-
-    client = grpcclient.InferenceServerClient(url)
-    client.start_stream(callback=on_result)
-    inp = grpcclient.InferInput("pre_prompt", [1], "BYTES")
-    body = json.dumps({"question": question, "max_new_tokens": new_tokens})
-    inp.set_data_from_numpy(np.array([body.encode()], dtype=np.object_))
-    t0 = time.perf_counter()
-    client.async_stream_infer(model_name="python_model", inputs=[inp])
-    arrivals, end, end_t = [], None, None
-    try:
-        while end is None:
-            kind, payload, now = events.get(timeout=timeout)
-            if kind == "error":
-                raise RuntimeError(payload)
-            if kind == "chunk":
-                arrivals.append(now)
-            else:
-                end = json.loads(payload.decode() if isinstance(payload, bytes) else payload)
-                end_t = now
-                if "error" in end:  # the servable reports failures in-band, in end_signal
-                    raise RuntimeError(f"{end['error']['code']}: {end['error']['message']}")
-    finally:
-        client.stop_stream()
-        client.close()
-    return decode_figures(t0, arrivals, end_t, end.get("usage", {}), end.get("finish_reason"))
+    answer = ask(url, {"question": question, "max_new_tokens": new_tokens}, timeout=timeout)
+    last = answer.last
+    if last.kind == "error":
+        raise RuntimeError(last.payload)
+    if last.kind == "fail":  # the servable reports failures in-band, in end_signal
+        raise RuntimeError(f"{last.payload['error']['code']}: {last.payload['error']['message']}")
+    end = last.payload
+    return decode_figures(answer.started, answer.arrivals, last.at, end.get("usage", {}),
+                          end.get("finish_reason"))
 
 
 def concurrent(url: str, qs: list[str], new_tokens: int = NEW_TOKENS) -> dict:
@@ -170,7 +140,7 @@ def aggregate(results: list[dict]) -> dict:
 def measure_host(env: dict, n_concurrent: int = 8) -> dict:
     import psutil
 
-    from tests.hostproc import start_host
+    from probes.host import start_host
 
     t0 = time.perf_counter()
     with start_host(REPO / "servable_stream" / "config.json", env=env) as host:
@@ -231,7 +201,7 @@ def served_measurements(model_paths: dict, ov_config: dict | None = None,
         "raw": {"load_s": host.get("load_s"), "chunks_indexed": inproc.get("chunks"),
                 "index_build_s_first_time": inproc.get("index_build_s_recorded"),
                 "backend": "genai", "error": host.get("error")}}
-    rx = child("reindex", {}, timeout=1800)  # tests/models.py minilm_dir()
+    rx = child("reindex", {}, timeout=1800)  # probes/models.py minilm_dir()
     out["incremental_vs_full_reindex_time"] = {
         "value": rx.get("ratio"), "raw": {k: v for k, v in rx.items() if k != "ratio"}}
     return out

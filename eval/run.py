@@ -129,7 +129,7 @@ def run(config_names: list[str], limit: int | None, max_new_tokens: int, model_d
         embedding: str, embedding_dir: Path, distractors: int | None = None,
         work_dir: Path = CACHE) -> dict:
     from eval.scoring import figures, mark
-    from tests.hostproc import start_host
+    from probes.host import start_host
 
     questions = json.loads((EVAL_DIR / "questions.json").read_text(encoding="utf-8"))["questions"]
     questions = questions[:limit] if limit else questions

@@ -22,8 +22,10 @@ ZEPHYR_CHAT_TEMPLATE = (
 )
 
 
-def train_tokenizer():
-    """Byte-level BPE trained on the shipped corpus, as a PreTrainedTokenizerFast."""
+def train_tokenizer(lines=None, vocab_size: int = VOCAB_SIZE):
+    """Byte-level BPE trained on `lines` (default: the shipped corpus), as a
+    PreTrainedTokenizerFast with the Zephyr chat template. The benchmarks train their
+    TinyLlama-sized 32k vocabulary with it too."""
     from tokenizers import (
         Tokenizer,
         decoders,
@@ -38,12 +40,14 @@ def train_tokenizer():
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE,
+        vocab_size=vocab_size,
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    backend.train_from_iterator(CORPUS.read_text(encoding="utf-8").splitlines(), trainer)
+    if lines is None:
+        lines = CORPUS.read_text(encoding="utf-8").splitlines()
+    backend.train_from_iterator(lines, trainer)
     bos_id = backend.token_to_id("<s>")
     backend.post_processor = processors.TemplateProcessing(
         single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos_id)]
@@ -60,26 +64,27 @@ def train_tokenizer():
     return tokenizer
 
 
+TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                  tie_word_embeddings=False)
+
+
+def llama_config(tokenizer, **shape):
+    """A LlamaConfig of `shape` (default: the tiny one) whose special ids are the tokenizer's."""
+    from transformers import LlamaConfig
+
+    shape = {"vocab_size": len(tokenizer), **(shape or TINY_SHAPE)}
+    return LlamaConfig(**shape, bos_token_id=tokenizer.bos_token_id,
+                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+
+
 def random_llama(tokenizer):
     """LlamaForCausalLM with random weights from a fixed seed (deterministic)."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     torch.manual_seed(SEED)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
-    )
-    return LlamaForCausalLM(config)
+    return LlamaForCausalLM(llama_config(tokenizer))
 
 
 def build_tiny_random(dest: Path) -> Path:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SERVABLE, rag_env, write_knowledge
+from probes.knowledge import SERVABLE, rag_env, write_knowledge
 
 F32 = '{"INFERENCE_PRECISION_HINT": "f32"}'
 

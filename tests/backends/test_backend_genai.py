@@ -161,7 +161,7 @@ def test_a_failing_step_reaches_every_waiting_stream_at_once(genai_llm):
     from ragbot.backends.genai import make_pipeline
     from ragbot.backends.genai_engine import ContinuousBatchingEngine
 
-    from tests.models import tiny_random_dir
+    from probes.models import tiny_random_dir
 
     faulty = FaultyPipe(make_pipeline(tiny_random_dir(), "CPU", {}))
     engine = ContinuousBatchingEngine(faulty)
@@ -205,8 +205,8 @@ def test_a_folder_without_openvino_tokenizer_still_stops_on_text(tmp_path, backe
     from ragbot.backends.loading import load_backend
     from ragbot.settings import Settings
 
-    from tests.conftest import SERVABLE, rag_env
-    from tests.models import tiny_random_dir
+    from probes.knowledge import SERVABLE, rag_env
+    from probes.models import tiny_random_dir
 
     for f in tiny_random_dir().iterdir():
         if not f.name.startswith(("openvino_tokenizer", "openvino_detokenizer")):
@@ -225,7 +225,7 @@ def test_llm_backend_setting(backend_docs):
     from ragbot.errors import ConfigError
     from ragbot.settings import Settings
 
-    from tests.conftest import SERVABLE, rag_env
+    from probes.knowledge import SERVABLE, rag_env
 
     assert Settings.from_env(SERVABLE, rag_env(backend_docs)).llm_backend == "optimum"
     assert Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_BACKEND="GenAI")).llm_backend == "genai"

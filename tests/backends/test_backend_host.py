@@ -1,22 +1,19 @@
 """LLM_BACKEND=genai through the real host (python -m ovms_host): two concurrent gRPC streams."""
 from __future__ import annotations
 
-import json
-import queue
 import threading
 
-import numpy as np
 import pytest
-import tritonclient.grpc as grpcclient
 
-from tests.conftest import SERVABLE, rag_env, write_knowledge
+import probes
+from probes.knowledge import SERVABLE, rag_env, write_knowledge
 
 MODEL = "python_model"
 
 
 @pytest.fixture(scope="module")
 def genai_host(tmp_path_factory):
-    from tests.hostproc import start_host
+    from probes.host import start_host
 
     docs = write_knowledge(tmp_path_factory.mktemp("genai-kb"))
     host = start_host(SERVABLE / "config.json", env=rag_env(docs, LLM_BACKEND="genai"))
@@ -28,32 +25,9 @@ def genai_host(tmp_path_factory):
 
 
 def ask(url: str, payload: dict, timeout: float = 120) -> tuple[list[str], dict]:
-    events: queue.Queue = queue.Queue()
-
-    def callback(result, error):
-        if error is not None:
-            events.put(("error", str(error)))
-        elif result.as_numpy("end_signal") is not None:
-            events.put(("end", json.loads(result.as_numpy("end_signal").tobytes().decode())))
-        else:
-            events.put(("chunk", result.as_numpy("completion").tobytes().decode()))
-
-    inp = grpcclient.InferInput("pre_prompt", [1], "BYTES")
-    inp.set_data_from_numpy(np.array([json.dumps(payload).encode()], dtype=np.object_))
-    client = grpcclient.InferenceServerClient(url)
-    client.start_stream(callback=callback)
-    client.async_stream_infer(model_name=MODEL, inputs=[inp])
-    chunks = []
-    try:
-        while True:
-            kind, value = events.get(timeout=timeout)
-            assert kind != "error", value
-            if kind == "end":
-                return chunks, value
-            chunks.append(value)
-    finally:
-        client.stop_stream()
-        client.close()
+    answer = probes.ask(url, payload, timeout)
+    assert answer.last.kind == "end", answer.last
+    return answer.chunks, answer.end
 
 
 def test_genai_backend_streams_answers_through_the_host(genai_host):

@@ -40,7 +40,7 @@ def test_served_figures_use_generated_tokens_not_the_requested_count():
 
 
 def test_child_protocol_and_token_clock_on_the_tiny_model():
-    from tests.models import tiny_random_dir
+    from probes.models import tiny_random_dir
 
     res = run_child("ov_backends", {"backend": "genai", "model": str(tiny_random_dir()),
                                     "prompt_tokens": 16, "new_tokens": 6, "repeats": 1}, timeout=120)

@@ -60,7 +60,7 @@ def markers(marker_dir) -> Markers:
 @pytest.fixture(scope="session")
 def chat_host(marker_dir):
     """The embedded OVMS-compatible host serving the fixture servable."""
-    from tests.hostproc import start_host
+    from probes.host import start_host
 
     env = {"CHAT_FIXTURE_DIR": str(marker_dir), "CHAT_FIXTURE_DELAY": "0.03",
            "CHAT_FIXTURE_LONG_DELAY": "0.1"}

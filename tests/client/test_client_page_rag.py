@@ -15,8 +15,8 @@ import pytest
 from tests.client.test_client_page import (  # noqa: F401 - fixtures used by name
     ARTIFACTS, CHROMIUM, Chat, browser, chat, page_url,
 )
-from tests.conftest import SERVABLE, rag_env, write_knowledge
-from tests.hostproc import start_host
+from probes.knowledge import SERVABLE, rag_env, write_knowledge
+from probes.host import start_host
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
 

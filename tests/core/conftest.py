@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SERVABLE, rag_env, write_knowledge
+from probes.knowledge import SERVABLE, rag_env, write_knowledge
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import types
 import pytest
 from ragbot.errors import InvalidRequestError
 
-from tests.conftest import SERVABLE, rag_env
+from probes.knowledge import SERVABLE, rag_env
 
 
 class FakeTensor:

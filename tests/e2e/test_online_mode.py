@@ -11,9 +11,9 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import SERVABLE, write_knowledge
-from tests.hostproc import start_host
-from tests.models import minilm_dir, tiny_random_dir
+from probes.knowledge import SERVABLE, write_knowledge
+from probes.host import start_host
+from probes.models import minilm_dir, tiny_random_dir
 
 
 def closed_port_url() -> str:

@@ -17,9 +17,9 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def real_host(tmp_path_factory):
-    from tests.conftest import SERVABLE, rag_env, write_knowledge
-    from tests.hostproc import start_host
-    from tests.models import SMOLLM2, smollm2_dir
+    from probes.knowledge import SERVABLE, rag_env, write_knowledge
+    from probes.host import start_host
+    from probes.models import SMOLLM2, smollm2_dir
 
     env = rag_env(write_knowledge(tmp_path_factory.mktemp("kb")), SELECTED_MODEL=SMOLLM2,
                   LLM_MODEL_DIR=str(smollm2_dir()), MAX_NEW_TOKENS="64")

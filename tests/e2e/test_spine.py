@@ -6,75 +6,36 @@ The clients here are written the way OVMS's own demo client is (tritonclient str
 from __future__ import annotations
 
 import json
-import queue
 import time
 import urllib.error
 import urllib.request
 
-import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
+from probes.kserve import ask, prompt_input
+
 MODEL = "python_model"
 
 
-def raw_input(text: str) -> grpcclient.InferInput:
+def raw_input(text: str):
     """How the seed's client sends a prompt: the UTF-8 bytes as raw content."""
-    inp = grpcclient.InferInput("pre_prompt", [1], "BYTES")
-    inp._raw_content = text.encode()
-    return inp
+    return prompt_input(text, raw=True)
 
 
-def element_input(text: str) -> grpcclient.InferInput:
+def element_input(text: str):
     """How tritonclient sends BYTES normally: one length-prefixed element."""
-    inp = grpcclient.InferInput("pre_prompt", [1], "BYTES")
-    inp.set_data_from_numpy(np.array([text.encode()], dtype=np.object_))
-    return inp
+    return prompt_input(text)
 
 
-def stream(url: str, inp: grpcclient.InferInput, timeout: float = 120):
-    """Send one request on a new stream; return (events, t_start) with events as
-    (kind, payload, arrival_time, timestamp) until end_signal or an error."""
-    events: queue.Queue = queue.Queue()
-
-    def callback(result, error):
-        now = time.monotonic()
-        if error is not None:
-            events.put(("error", str(error), now, None))
-            return
-        ts = result.get_response().parameters["OVMS_MP_TIMESTAMP"].int64_param
-        if result.as_numpy("end_signal") is not None:
-            events.put(("end", json.loads(result.as_numpy("end_signal").tobytes().decode()), now, ts))
-        else:
-            events.put(("chunk", result.as_numpy("completion").tobytes().decode(), now, ts))
-
-    client = grpcclient.InferenceServerClient(url)
-    client.start_stream(callback=callback)
-    t0 = time.monotonic()
-    client.async_stream_infer(model_name=MODEL, inputs=[inp])
-    out = []
-    try:
-        while True:
-            ev = events.get(timeout=timeout)
-            out.append(ev)
-            if ev[0] in ("end", "error"):
-                return out, t0
-    finally:
-        client.stop_stream()
-        client.close()
-
-
-def chunks_and_end(events):
-    kinds = [e[0] for e in events]
-    assert "error" not in kinds, events[-1]
-    assert kinds[-1] == "end"
-    return "".join(e[1] for e in events if e[0] == "chunk"), events[-1][1]
+def chunks_and_end(answer):
+    assert answer.last.kind == "end", answer.last
+    return answer.text, answer.end
 
 
 def test_seed_client_raw_prompt_streams_answer_with_sources(rag_host):
-    events, t0 = stream(rag_host.grpc_url, raw_input("What colour is the zorblat fruit?"))
-    text, end = chunks_and_end(events)
+    text, end = chunks_and_end(ask(rag_host.grpc_url, raw_input("What colour is the zorblat fruit?")))
     assert text.strip()
     assert end["finish_reason"] in ("stop", "length")
     assert end["usage"]["prompt_tokens"] > 0
@@ -87,8 +48,7 @@ def test_seed_client_raw_prompt_streams_answer_with_sources(rag_host):
 
 
 def test_length_prefixed_bytes_prompt_is_accepted(rag_host):
-    events, _ = stream(rag_host.grpc_url, element_input("When does the Quantum Bakery open?"))
-    text, end = chunks_and_end(events)
+    text, end = chunks_and_end(ask(rag_host.grpc_url, element_input("When does the Quantum Bakery open?")))
     assert text.strip()
     assert end["sources"][0]["source"] == "quantum_bakery.txt"
 
@@ -99,8 +59,8 @@ def slow_rag_host(tmp_path_factory):
     buffering become distinguishable by arrival times."""
     from pathlib import Path
 
-    from tests.conftest import SERVABLE, rag_env, write_knowledge
-    from tests.hostproc import start_host
+    from probes.host import start_host
+    from probes.knowledge import SERVABLE, rag_env, write_knowledge
 
     env = rag_env(write_knowledge(tmp_path_factory.mktemp("kb")),
                   PYTHONPATH=str(Path(__file__).parent / "slow_llm"))
@@ -112,14 +72,14 @@ def slow_rag_host(tmp_path_factory):
 def test_chunks_are_streamed_not_buffered_with_increasing_timestamps(slow_rag_host):
     prompt = json.dumps({"question": "Tell me about the Silverrun river.", "max_new_tokens": 60,
                          "ignore_eos": True})
-    events, t0 = stream(slow_rag_host.grpc_url, raw_input(prompt))
-    _, end = chunks_and_end(events)
+    answer = ask(slow_rag_host.grpc_url, raw_input(prompt))
+    _, end = chunks_and_end(answer)
     assert end["usage"]["completion_tokens"] == 60, end["usage"]
-    chunk_times = [e[2] for e in events if e[0] == "chunk"]
+    chunk_times = answer.arrivals
     assert len(chunk_times) >= 10, "expected many streamed chunks"
-    first, last = chunk_times[0] - t0, events[-1][2] - t0
+    first, last = chunk_times[0] - answer.started, answer.last.at - answer.started
     assert first < last / 2, f"first chunk at {first:.3f}s, end at {last:.3f}s: looks buffered"
-    stamps = [e[3] for e in events]
+    stamps = answer.timestamps
     assert all(b > a for a, b in zip(stamps, stamps[1:])), stamps
 
 
@@ -133,8 +93,7 @@ def test_json_prompt_with_history_and_token_limit(rag_host):
         "max_new_tokens": 5,
         "temperature": 0,
     })
-    events, _ = stream(rag_host.grpc_url, raw_input(prompt))
-    _, end = chunks_and_end(events)
+    _, end = chunks_and_end(ask(rag_host.grpc_url, raw_input(prompt)))
     assert end["usage"]["completion_tokens"] <= 5
     assert end["finish_reason"] in ("length", "stop")
 
@@ -147,7 +106,7 @@ def test_unary_infer_returns_the_whole_answer_in_end_signal(rag_host):
     result = client.infer(MODEL, inputs=[raw_input(question)])
     first = result.as_numpy("completion").tobytes().decode()
     end = json.loads(result.as_numpy("end_signal").tobytes().decode())
-    streamed, stream_end = chunks_and_end(stream(rag_host.grpc_url, raw_input(question))[0])
+    streamed, stream_end = chunks_and_end(ask(rag_host.grpc_url, raw_input(question)))
     assert end["answer"] == streamed == stream_end["answer"] and streamed.strip()
     assert first and streamed.startswith(first) and len(first) < len(streamed)
     assert end["sources"][0]["source"] == "zorblat.md"
@@ -155,15 +114,14 @@ def test_unary_infer_returns_the_whole_answer_in_end_signal(rag_host):
 
 
 def test_bad_request_is_a_clear_in_band_error_and_server_keeps_serving(rag_host):
-    events, t0 = stream(rag_host.grpc_url, raw_input('{"question": 42}'))
-    kinds = [e[0] for e in events]
-    assert kinds == ["chunk", "end"] and events[0][1] == ""  # an empty completion, then the report
-    end = events[-1][1]
+    answer = ask(rag_host.grpc_url, raw_input('{"question": 42}'))
+    kinds = [e.kind for e in answer.events]
+    assert kinds == ["chunk", "fail"] and answer.text == ""  # an empty completion, then the report
+    end = answer.end
     assert end["finish_reason"] == "error" and end["answer"] == ""
     assert end["error"] == {"code": "INVALID_ARGUMENT", "message": '"question" must be a non-empty string'}
-    assert events[-1][2] - t0 < 2
-    events, _ = stream(rag_host.grpc_url, raw_input("What is a zorblat?"))
-    chunks_and_end(events)
+    assert answer.last.at - answer.started < 2
+    chunks_and_end(ask(rag_host.grpc_url, raw_input("What is a zorblat?")))
 
 
 def test_grpc_health_and_metadata(rag_host):
@@ -203,8 +161,8 @@ def test_rest_health_codes(rag_host):
 
 
 def test_failing_initialize_leaves_host_live_but_model_not_ready(tmp_path):
-    from tests.conftest import SERVABLE, rag_env, write_knowledge
-    from tests.hostproc import start_host
+    from probes.host import start_host
+    from probes.knowledge import SERVABLE, rag_env, write_knowledge
 
     env = rag_env(write_knowledge(tmp_path), LLM_MODEL_DIR=str(tmp_path / "no-model-here"))
     with start_host(SERVABLE / "config.json", env=env) as host:

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from eval.scoring import citations, contains_answer, figures, gold_rank, is_refusal, mark
-from tests.models import REPO_ROOT
+from probes.models import REPO_ROOT
 
 Q = {"id": "h3-e4", "kind": "fact", "doc": "kettle_h3.md", "answer": ["limescale"]}
 SOURCES = [{"source": "kettle_h5.md"}, {"source": "kettle_h3.md"}, {"source": "python_if.txt"}]
@@ -96,7 +96,7 @@ def test_make_eval_runs_end_to_end_on_a_few_questions(tmp_path):
     import subprocess
     import sys
 
-    from tests.models import minilm_dir, smollm2_dir
+    from probes.models import minilm_dir, smollm2_dir
 
     out = tmp_path / "results.json"
     result = subprocess.run(

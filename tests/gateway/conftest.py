@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.gatewayproc import start_gateway
-from tests.hostproc import free_port, start_host
+from probes.gateway import start_gateway
+from probes.host import free_port, start_host
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent / "fixtures" / "config.json"
 MODELS_ARG = ("--models", "python_model,broken_model")

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from tests.gateway.gatewayproc import start_gateway
+from probes.gateway import start_gateway
 
 ECHO = "Echo: {q} | history turns: {n} | end"
 
@@ -255,7 +255,7 @@ def test_round_robin_spreads_streams_over_several_servers(fixture_host, gateway_
     """`--grpc_lb round_robin` with a target of two servers (as a headless Service resolves
     to several pods): new streams alternate between them."""
     from tests.gateway.conftest import FIXTURE_CONFIG, Markers
-    from tests.hostproc import start_host
+    from probes.host import start_host
 
     second_dir = tmp_path / "second"
     second_dir.mkdir()

@@ -21,7 +21,7 @@ from gateway.errors import (
     status_name_of_stream_message,
 )
 from gateway.settings import GatewaySettings
-from tests.hostproc import REPO
+from probes.host import REPO
 
 
 def test_public_surface():

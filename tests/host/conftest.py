@@ -5,12 +5,12 @@ import sys
 import pytest
 
 _TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _p in (_TESTS, os.path.dirname(_TESTS)):  # tests/ (hostproc) and the repo (ovms_host)
+for _p in (_TESTS, os.path.dirname(_TESTS)):  # tests/ and the repo (ovms_host, probes)
     if _p not in sys.path:
         sys.path.insert(0, _p)
-from hostproc import start_host  # noqa: E402
-
 from host_helpers import config  # noqa: E402
+
+from probes.host import start_host  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,13 @@
 """Client-side helpers shared by the host tests (tritonclient streams, decoding)."""
 import json
 import os
-import queue
-import time
 import urllib.error
 import urllib.request
 
 import numpy as np
 import tritonclient.grpc as grpcclient
+
+from probes.kserve import KServeStream
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
@@ -23,49 +23,27 @@ def text_input(text: str, name="pre_prompt"):
     return inp
 
 
-class StreamCollector:
-    """Opens a stream on a client and records (receive time, result, error).
+class StreamCollector(KServeStream):
+    """The shared KServe stream collector, raw: events are (receive time, result, error),
+    since the fixture servables speak other outputs than the RAG servable.
 
     An error with a status (`ended(ev)`) is the RPC's final status; one without is an
     `error_message` response on a stream that goes on."""
 
     def __init__(self, url):
-        self.client = grpcclient.InferenceServerClient(url)
-        self.events = queue.Queue()
-        self.client.start_stream(lambda result, error: self.events.put(
-            (time.monotonic(), result, error)))
-
-    def send(self, text, model="python_model", **kw):
-        self.client.async_stream_infer(model, [text_input(text)], **kw)
+        super().__init__(url, raw=True)
 
     def send_inputs(self, inputs, model="python_model", **kw):
-        self.client.async_stream_infer(model, inputs, **kw)
+        self.send(list(inputs), model=model, **kw)
 
     def next(self, timeout=10):
-        return self.events.get(timeout=timeout)
+        return super().next(timeout)
 
     def until_end(self, timeout=10):
         """Events up to and including the next end_signal (or error)."""
-        out = []
-        while True:
-            ev = self.next(timeout)
-            out.append(ev)
-            if ev[2] is not None or "end_signal" in outputs_of(ev[1]):
-                return out
-
-    def drain(self) -> list:
-        out = []
-        while not self.events.empty():
-            out.append(self.events.get())
-        return out
-
-    def half_close(self):
-        """Close the request side; returns when the RPC has ended (its status is an event)."""
-        self.client.stop_stream(cancel_requests=False)
-
-    def close(self, cancel=False):
-        self.client.stop_stream(cancel_requests=cancel)
-        self.client.close()
+        start = len(self.got)
+        self.finish(timeout)
+        return self.got[start:]
 
 
 def ended(ev) -> bool:

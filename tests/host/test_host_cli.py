@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 from host_helpers import config
-from hostproc import REPO, start_host
+
+from probes.host import REPO, start_host
 
 
 def run(*args):

@@ -3,10 +3,17 @@ import time
 
 import pytest
 import tritonclient.grpc as grpcclient
+from host_helpers import (
+    StreamCollector,
+    config,
+    ended,
+    http_error,
+    outputs_of,
+    text_input,
+)
 from tritonclient.utils import InferenceServerException
 
-from host_helpers import StreamCollector, config, ended, http_error, outputs_of, text_input
-from hostproc import start_host
+from probes.host import start_host
 
 GRAPH_FAILED = "Mediapipe execution failed. MP status - INTERNAL"
 

@@ -6,9 +6,9 @@ import os
 
 import pytest
 import tritonclient.grpc as grpcclient
-
 from host_helpers import FIXTURES, config, http_error, text_input
-from hostproc import start_host
+
+from probes.host import start_host
 
 ROOT = os.path.join(FIXTURES, "paths")
 

@@ -8,10 +8,17 @@ import time
 
 import pytest
 import tritonclient.grpc as grpcclient
+from host_helpers import (
+    FIXTURES,
+    StreamCollector,
+    http,
+    http_error,
+    outputs_of,
+    text_input,
+)
 from tritonclient.utils import InferenceServerException
 
-from host_helpers import FIXTURES, StreamCollector, http, http_error, outputs_of, text_input
-from hostproc import start_host
+from probes.host import start_host
 
 
 @pytest.fixture

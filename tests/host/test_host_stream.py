@@ -6,9 +6,8 @@ import time
 import grpc
 import numpy as np
 import tritonclient.grpc as grpcclient
-from tritonclient.grpc import service_pb2, service_pb2_grpc
-
 from host_helpers import StreamCollector, ended, outputs_of, text_input, timestamp_of
+from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 
 def test_chunks_arrive_incrementally_with_increasing_timestamps(echo_host):

@@ -3,9 +3,8 @@ import json
 
 import pytest
 import tritonclient.grpc as grpcclient
-from tritonclient.utils import InferenceServerException
-
 from host_helpers import http, http_error, text_input
+from tritonclient.utils import InferenceServerException
 
 
 def test_grpc_health_and_metadata_of_a_graph(echo_host):

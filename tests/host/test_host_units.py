@@ -11,7 +11,12 @@ from ovms_host import config as cfg
 from ovms_host import graph
 from ovms_host.errors import GraphError, HostError, http_status, status_of
 from ovms_host.shim.pyovms import Tensor
-from ovms_host.tensors import inputs_from_grpc, length_prefixed, request_from_json, split_length_prefixed
+from ovms_host.tensors import (
+    inputs_from_grpc,
+    length_prefixed,
+    request_from_json,
+    split_length_prefixed,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

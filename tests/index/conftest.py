@@ -21,7 +21,7 @@ from tests.documents.conftest import only_local_connections  # noqa: E402,F401
 def embeddings():
     from ragbot.knowledge.embeddings import load_embeddings
 
-    from tests.models import minilm_dir
+    from probes.models import minilm_dir
 
     return load_embeddings(minilm_dir(), "all-MiniLM-L6-v2")
 

@@ -9,8 +9,9 @@ import threading
 
 import pytest
 
-from tests.conftest import SERVABLE, rag_env
-from tests.e2e.test_spine import chunks_and_end, raw_input, stream
+from probes.knowledge import SERVABLE, rag_env
+from probes.kserve import ask
+from tests.e2e.test_spine import chunks_and_end, raw_input
 from tests.index.conftest import wait_for
 
 QUESTION = json.dumps({"question": "What colour is the zorblat fruit?", "max_new_tokens": 8})
@@ -18,7 +19,7 @@ QUESTION = json.dumps({"question": "What colour is the zorblat fruit?", "max_new
 
 @pytest.fixture(scope="module")
 def empty_kb_host(tmp_path_factory):
-    from tests.hostproc import start_host
+    from probes.host import start_host
 
     folder = tmp_path_factory.mktemp("empty-kb")
     docs = folder / "docs.txt"
@@ -31,7 +32,7 @@ def empty_kb_host(tmp_path_factory):
 
 def test_docs_edit_while_streaming_swaps_in_the_new_document(empty_kb_host):
     host, folder = empty_kb_host
-    _, end = chunks_and_end(stream(host.grpc_url, raw_input(QUESTION))[0])
+    _, end = chunks_and_end(ask(host.grpc_url, raw_input(QUESTION)))
     assert end["sources"] == [] and end["note"] == "no documents indexed"
     assert end["knowledge_base"] == {"documents": 0, "chunks": 0}
 
@@ -40,7 +41,7 @@ def test_docs_edit_while_streaming_swaps_in_the_new_document(empty_kb_host):
     def ask_continuously():
         while not stop.is_set():
             try:
-                ends.append(chunks_and_end(stream(host.grpc_url, raw_input(QUESTION), timeout=60)[0])[1])
+                ends.append(chunks_and_end(ask(host.grpc_url, raw_input(QUESTION), timeout=60))[1])
             except Exception as exc:  # noqa: BLE001 - asserted below
                 errors.append(repr(exc))
 

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 
-from tests.conftest import REPO, SERVABLE, rag_env, write_knowledge
+from probes.knowledge import REPO, SERVABLE, rag_env, write_knowledge
+from probes.kserve import KServeStream, prompt_input
 
 MODEL = "python_model"
 INJECT_DIR = Path(__file__).resolve().parent / "inject"
@@ -52,7 +53,7 @@ def host_env(docs: Path, **extra: str) -> dict[str, str]:
 
 
 def start(docs: Path, extra_args=(), **extra: str):
-    from tests.hostproc import start_host
+    from probes.host import start_host
 
     host = start_host(SERVABLE / "config.json", env=host_env(docs, **extra), extra_args=extra_args)
     host.wait_ready(model=MODEL, timeout=240)
@@ -73,10 +74,7 @@ def main_host(tmp_path_factory):
 
 
 # -- client helpers --------------------------------------------------------------------
-def raw_input(text: str | bytes, name="pre_prompt", datatype="BYTES", shape=(1,)):
-    inp = grpcclient.InferInput(name, list(shape), datatype)
-    inp._raw_content = text.encode() if isinstance(text, str) else text
-    return inp
+raw_input = partial(prompt_input, raw=True)  # the seed's client: the prompt as raw content
 
 
 def element_input(*texts: str):
@@ -89,56 +87,11 @@ def ask(question: str, **fields) -> str:
     return json.dumps({"question": question, **fields})
 
 
-class Stream:
-    """One request on its own gRPC stream; events are (kind, payload, time).
-
-    kinds: "chunk" (text), "end" (end_signal JSON), "fail" (end_signal reporting an error
-    in-band: the servable's way), "error" (an error_message or the RPC's status: the host's)."""
-
-    def __init__(self, url: str, inputs, model=MODEL):
-        self.events: queue.Queue = queue.Queue()
-        self.client = grpcclient.InferenceServerClient(url)
-        self.client.start_stream(callback=self._on)
-        self.started = time.monotonic()
-        self.client.async_stream_infer(model_name=model, inputs=inputs)
-        self.got: list = []
-
-    def _on(self, result, error):
-        now = time.monotonic()
-        if error is not None:
-            self.events.put(("error", str(error), now))
-        elif result.as_numpy("end_signal") is not None:
-            end = json.loads(result.as_numpy("end_signal").tobytes().decode())
-            self.events.put(("fail" if "error" in end else "end", end, now))
-        else:
-            self.events.put(("chunk", result.as_numpy("completion").tobytes().decode(), now))
-
-    def next(self, timeout=60):
-        ev = self.events.get(timeout=timeout)
-        self.got.append(ev)
-        return ev
-
-    def finish(self, timeout=60):
-        """Events until end, fail or error; returns the last one."""
-        while True:
-            ev = self.next(timeout)
-            if ev[0] in ("end", "fail", "error"):
-                return ev
-
-    @property
-    def text(self) -> str:
-        return "".join(e[1] for e in self.got if e[0] == "chunk")
-
-    def close(self, cancel=True):
-        self.client.stop_stream(cancel_requests=cancel)
-        self.client.close()
-
-
 def stream_once(url: str, inputs, timeout=60):
-    s = Stream(url, inputs)
+    """(the stream, its last event) of one request collected to its end."""
+    s = KServeStream(url, inputs=inputs)
     try:
-        last = s.finish(timeout)
-        return s, last
+        return s, s.finish(timeout)
     finally:
         s.close(cancel=False)
 

@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-
 from ragbot.answering.admission import Admission
 from ragbot.errors import OverloadedError
 

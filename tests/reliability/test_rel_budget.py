@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import json
 
-from tests.reliability.conftest import INJECTION_DOC, LONG_DOC, ask, raw_input, stream_once
+from tests.reliability.conftest import (
+    INJECTION_DOC,
+    LONG_DOC,
+    ask,
+    raw_input,
+    stream_once,
+)
 
 WINDOW = 2048  # tiny-random preset
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 import re
 import time
 
+from probes.kserve import KServeStream
 from tests.reliability.conftest import (
-    Stream, ask, metrics, raw_input, requests_total, server_ready, stream_once, wait_for,
+    ask,
+    metrics,
+    raw_input,
+    requests_total,
+    server_ready,
+    stream_once,
+    wait_for,
 )
 
 METRIC_NAMES = (
@@ -48,7 +55,7 @@ def test_an_error_inside_the_model_reaches_the_client_at_once(main_host):
 
 def test_cancel_stops_generation_and_frees_the_slot(main_host):
     before = metrics(main_host)
-    s = Stream(main_host.grpc_url, [raw_input(ask("Tell me everything about zorblat. SLOW-TOKENS",
+    s = KServeStream(main_host.grpc_url, inputs=[raw_input(ask("Tell me everything about zorblat. SLOW-TOKENS",
                                                   max_new_tokens=1500, ignore_eos=True))])
     for _ in range(5):
         assert s.next(timeout=30)[0] == "chunk"
@@ -126,7 +133,7 @@ def test_cancel_frees_the_model_for_the_next_request(main_host):
     assert last[0] == "end" and last[1]["usage"]["completion_tokens"] > 1000, last
     first_chunk = next(e[2] for e in s.got if e[0] == "chunk") - s.started
 
-    s = Stream(main_host.grpc_url, long_prompt)
+    s = KServeStream(main_host.grpc_url, inputs=long_prompt)
     assert s.next(timeout=30)[0] == "chunk"
     cancelled = time.monotonic()
     s.close(cancel=True)

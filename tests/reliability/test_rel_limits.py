@@ -8,8 +8,17 @@ import time
 
 import pytest
 
+from probes.kserve import KServeStream
 from tests.reliability.conftest import (
-    Stream, ask, knowledge, metrics, raw_input, requests_total, start, stream_once, unary, wait_for,
+    ask,
+    knowledge,
+    metrics,
+    raw_input,
+    requests_total,
+    start,
+    stream_once,
+    unary,
+    wait_for,
 )
 
 GRACE = 2.0
@@ -45,12 +54,12 @@ def slow(question: str, tokens: int) -> list:
 
 def test_excess_requests_wait_then_are_refused_at_once(tight_host):
     url = tight_host.grpc_url
-    active = [Stream(url, slow("Tell me about zorblat.", 1000)) for _ in range(2)]
+    active = [KServeStream(url, inputs=slow("Tell me about zorblat.", 1000)) for _ in range(2)]
     queued = None
     try:
         for s in active:
             assert s.next(timeout=30)[0] == "chunk"
-        queued = Stream(url, slow("Which river freezes in winter?", 20))
+        queued = KServeStream(url, inputs=slow("Which river freezes in winter?", 20))
         assert wait_for(lambda: metrics(tight_host)["ragbot_queued_requests"] == 1, timeout=10)
         before = requests_total(metrics(tight_host), "rejected")
         s, last = stream_once(url, [raw_input("And now?")], timeout=10)
@@ -73,14 +82,14 @@ def test_excess_requests_wait_then_are_refused_at_once(tight_host):
         for s in active:
             s.close(cancel=True)
         if queued:
-            queued.close()
+            queued.close(cancel=True)
     m = wait_for(lambda: (lambda m: m if m["ragbot_active_streams"] == 0 else None)(metrics(tight_host)))
     assert m and m["ragbot_queued_requests"] == 0
 
 
 def test_sigterm_lets_short_streams_finish_and_ends_long_ones_clearly(tight_host):
-    short = Stream(tight_host.grpc_url, slow("What colour is the zorblat?", 20))  # ~0.4 s
-    long = Stream(tight_host.grpc_url, slow("Tell me everything about zorblat.", 1000))  # ~20 s
+    short = KServeStream(tight_host.grpc_url, inputs=slow("What colour is the zorblat?", 20))  # ~0.4 s
+    long = KServeStream(tight_host.grpc_url, inputs=slow("Tell me everything about zorblat.", 1000))  # ~20 s
     try:
         assert short.next(timeout=30)[0] == "chunk"
         assert long.next(timeout=30)[0] == "chunk"
@@ -95,7 +104,7 @@ def test_sigterm_lets_short_streams_finish_and_ends_long_ones_clearly(tight_host
         assert elapsed < GRACE + 8, elapsed
     finally:
         short.close(cancel=False)
-        long.close()
+        long.close(cancel=True)
     log = tight_host.log_text()
     assert "Finalizing model python_model" in log and "Shutdown complete" in log
     assert "RAG service closed (docs watcher stopped)" in log

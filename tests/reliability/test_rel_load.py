@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import threading
 
-from tests.reliability.conftest import Stream, ask, metrics, proc_status, raw_input, rss_kb, unary, wait_for
+from probes.kserve import KServeStream
+from tests.reliability.conftest import (
+    ask,
+    metrics,
+    proc_status,
+    raw_input,
+    rss_kb,
+    unary,
+    wait_for,
+)
 
 STREAMS = 32
 ROUNDS = 3
@@ -24,7 +33,7 @@ def run_round(url: str) -> list:
     results: list = [None] * STREAMS
 
     def one(i):
-        s = Stream(url, [raw_input(prompt(i))])
+        s = KServeStream(url, inputs=[raw_input(prompt(i))])
         try:
             last = s.finish(timeout=120)
             results[i] = (last, s.text)

@@ -14,8 +14,16 @@ import time
 import pytest
 from tritonclient.utils import InferenceServerException
 
+from probes.kserve import KServeStream
 from tests.reliability.conftest import (
-    MODEL, Stream, ask, element_input, metrics, raw_input, requests_total, server_ready, stream_once,
+    MODEL,
+    ask,
+    element_input,
+    metrics,
+    raw_input,
+    requests_total,
+    server_ready,
+    stream_once,
     unary,
 )
 
@@ -49,7 +57,7 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_malformed_stream_request_gets_a_clear_error_at_once(main_host, case):
     inputs, model, who, code, words = CASES[case]
-    s = Stream(main_host.grpc_url, inputs, model=model)
+    s = KServeStream(main_host.grpc_url, inputs=inputs, model=model)
     try:
         kind, payload, at = s.finish(timeout=15)
     finally:
@@ -93,7 +101,7 @@ def test_a_request_without_inputs(main_host):
         unary(main_host.grpc_url, [])
     assert "INVALID_ARGUMENT" in str(e.value.status())
     assert e.value.message() == "Invalid number of inputs - Not all input packets created"
-    s = Stream(main_host.grpc_url, [])
+    s = KServeStream(main_host.grpc_url, inputs=[])
     try:
         s.client.async_stream_infer(model_name=MODEL, inputs=[raw_input(ask("What is a zorblat?",
                                                                             max_new_tokens=4))])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.models import tiny_random_dir
+from probes.models import tiny_random_dir
 from tests.tools.scripts import PRECISION_DIRS, closed_port, run_script
 
 

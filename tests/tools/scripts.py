@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 
-from tests.models import REPO_ROOT
+from probes.models import REPO_ROOT
 
 PRECISION_DIRS = {
     "FP16": "tiny-random_FP16",

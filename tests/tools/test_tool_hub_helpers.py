@@ -3,7 +3,7 @@ import pytest
 from ragbot.acquisition.hub import is_llm_folder, staging_dir
 from ragbot.acquisition.llm_export import ensure_llm_folder
 from ragbot.acquisition.presets import get_preset
-from tests.models import tiny_random_dir
+from probes.models import tiny_random_dir
 
 
 def test_staging_dir_leaves_nothing_on_failure(tmp_path):

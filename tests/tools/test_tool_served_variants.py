@@ -9,9 +9,10 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import SERVABLE, rag_env, write_knowledge
-from tests.e2e.test_spine import chunks_and_end, raw_input, stream
-from tests.hostproc import start_host
+from probes.knowledge import SERVABLE, rag_env, write_knowledge
+from probes.kserve import ask
+from tests.e2e.test_spine import chunks_and_end, raw_input
+from probes.host import start_host
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,7 @@ def hosts(compressed_models, tmp_path_factory):
 def test_compressed_folder_streams_through_the_host(hosts, precision):
     host = hosts[precision].wait_ready(timeout=240)
     prompt = json.dumps({"question": "What colour is the zorblat fruit?", "max_new_tokens": 8})
-    events, _ = stream(host.grpc_url, raw_input(prompt))
-    text, end = chunks_and_end(events)
+    text, end = chunks_and_end(ask(host.grpc_url, raw_input(prompt)))
     assert end["usage"]["completion_tokens"] > 0
     assert end["sources"][0]["source"] == "zorblat.md"
 

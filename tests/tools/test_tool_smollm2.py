@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.models import REPO_ROOT, smollm2_build_log, smollm2_dir
+from probes.models import REPO_ROOT, smollm2_build_log, smollm2_dir
 from tests.tools.scripts import closed_port, run_script
 
 HELLO_IDS = [19556, 905]  # "Hello world" in SmolLM2's vocabulary: no BOS, no <|endoftext|>

@@ -1,6 +1,6 @@
 import json
 
-from tests.models import minilm_dir, tiny_random_dir
+from probes.models import minilm_dir, tiny_random_dir
 
 
 def test_chat_template_builds_a_zephyr_prompt():

