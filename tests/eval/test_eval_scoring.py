@@ -100,7 +100,7 @@ def test_make_eval_runs_end_to_end_on_a_few_questions(tmp_path):
 
     out = tmp_path / "results.json"
     result = subprocess.run(
-        [sys.executable, "-m", "eval.run", "--limit", "3", "--distractors", "3",
+        [sys.executable, "-m", "eval.run", "--limit", "3", "--distractors", "3", "--max_new_tokens", "16",
          "--model_dir", str(smollm2_dir()),
          "--embedding_model", "all-MiniLM-L6-v2", "--embedding_dir", str(minilm_dir()),
          "--out", str(out), "--readme", "", "--work_dir", str(tmp_path / "work"),
