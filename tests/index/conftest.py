@@ -2,6 +2,7 @@
 fails the test if the code under test connects anywhere but 127.0.0.1."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import threading
@@ -126,8 +127,9 @@ def _handler(server: DocServer):
     return Handler
 
 
-@pytest.fixture
-def doc_server():
+@contextlib.contextmanager
+def serving_docs():
+    """A DocServer on a free 127.0.0.1 port for the duration of the block."""
     server = DocServer()
     httpd = http.server.ThreadingHTTPServer((LOCAL, 0), _handler(server))
     httpd.daemon_threads = True
@@ -140,6 +142,12 @@ def doc_server():
         server.stop.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def doc_server():
+    with serving_docs() as server:
+        yield server
 
 
 def wait_for(condition, timeout=20.0, interval=0.05):
