@@ -69,6 +69,7 @@ def test_a_page_down_keeps_its_chunks_stale_then_refreshes_when_it_answers(tmp_p
     assert f"document {kelp}: kept the copy from " in caplog.text
     assert "stale 2" in report.summary() and "kept the copy from" in report.summary()
     assert down.search("When is kelp harvested?", k=1)[0].doc.metadata["source"] == kelp
+    assert down.faiss_index is first.faiss_index  # same chunks: FAISS and BM25 are not rebuilt
 
     del doc_server.status["/kelp.txt"], doc_server.delay["/honey.txt"]
     doc_server.files["/kelp.txt"] = (KELP_NEW, "text/plain")  # changed while it was down
@@ -76,6 +77,7 @@ def test_a_page_down_keeps_its_chunks_stale_then_refreshes_when_it_answers(tmp_p
     assert back.report.stale == [] and back.report.changed == [kelp]
     assert back.report.not_modified == [honey] and counting.embedded == 1
     assert "red sea kelp" in back.search("When is kelp harvested?", k=1)[0].doc.page_content
+    assert back.faiss_index is not first.faiss_index and back.faiss_index.ntotal == back.chunk_count
     fetched = {r.entry: r.fetched_at for r in back.records}
     assert fetched[kelp] > {r.entry: r.fetched_at for r in first.records}[kelp]
 

@@ -125,6 +125,7 @@ class Indexer:
         self.fingerprint: str | None = None  # docs_fingerprint of the last successful rebuild
         self.progress: RebuildProgress | None = None  # while a rebuild runs
         self._previous: dict[str, DocRecord] | None = None  # None: not loaded from disk yet
+        self._built: tuple[tuple, KnowledgeIndex] | None = None  # (content signature, index)
         self._lock = threading.Lock()
         self._persist = self.index_dir is not None and index_store.writable_dir(self.index_dir)
 
@@ -218,7 +219,7 @@ class Indexer:
         report.documents = len(records)
         report.chunks = sum(len(r.chunks) for r in records)
         report.embedded_chunks = len(new_chunks)
-        index = index_from_records(records, self.embeddings, started, report)
+        index = self._index(records, report, started)
         if self._persist:
             try:
                 index_store.save(self.index_dir, key, records)
@@ -228,6 +229,18 @@ class Indexer:
         self._previous = {r.entry: r for r in records}
         report.seconds = time.monotonic() - started
         report.finished_at = time.time()
+        return index
+
+    def _index(self, records: list[DocRecord], report: RebuildReport, started: float) -> KnowledgeIndex:
+        """The index over `records`; when they hold the same chunks as the last one built (a
+        refresh of 304s and unchanged files), its FAISS and BM25 structures are reused."""
+        signature = tuple((r.entry, r.sha256) for r in records)
+        if self._built is not None and self._built[0] == signature and not report.embedded_chunks:
+            index = replace(self._built[1], records=tuple(records), report=report,
+                            build_seconds=time.monotonic() - started)
+        else:
+            index = index_from_records(records, self.embeddings, started, report)
+        self._built = (signature, index)
         return index
 
     def _plan_entry(self, entry: str, old: DocRecord | None, splitter, report: RebuildReport):
