@@ -92,7 +92,7 @@ run: models
 	$(PY) -m gateway --ovms_url $(OVMS_URL) --host $(GATEWAY_HOST) --port $(GATEWAY_PORT) --log_level $(LOG_LEVEL) & \
 	gw=$$!; \
 	echo "model ready; chat page on http://$(WEB_URL), OpenAI API on http://localhost:$(GATEWAY_PORT)/v3"; \
-	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL)
+	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL) --status_url http://localhost:$(REST_PORT)/v2/models/python_model/status
 endif
 
 test: install

@@ -1,5 +1,7 @@
 """Gradio chat page for the RAG chatbot: streams answers, keeps the conversation, shows
-sources, and its Stop button cancels the gRPC stream so the server stops generating.
+sources, and its Stop button cancels the gRPC stream so the server stops generating. A
+"Knowledge base" panel shows what is indexed (documents, state, last rebuild), read from the
+servable's status JSON and refreshed every --status_every seconds.
 
     python3 client/app.py --web_url localhost:9001 --ovms_url localhost:9000
 """
@@ -10,6 +12,7 @@ import os
 import sys
 import threading
 
+from client.knowledge import default_status_url, panel_markdown
 from client.render import safe_answer, sources_markdown
 from client.stream import DEFAULT_IDLE_TIMEOUT, Answer, ClientError, Done, StreamClient
 
@@ -99,7 +102,7 @@ def _error_message(answer: Answer | None, message: str) -> str:
     return f"{partial}\n\n{note}" if partial else note
 
 
-def build_page(client: StreamClient):
+def build_page(client: StreamClient, status_url: str | None = None, status_every: float = 10.0):
     import gradio as gr
 
     active = ActiveAnswers()
@@ -142,6 +145,21 @@ def build_page(client: StreamClient):
         # Cancelling the send events too keeps a finishing answer from refilling a cleared chat.
         for clearing in (clear_button.click, chatbot.clear):  # the Chatbot's own trash icon too
             clearing(clear, None, [chatbot, shown, history], cancels=sending)
+
+        with gr.Accordion("Knowledge base", open=True, elem_id="knowledge-panel"):
+            knowledge = gr.Markdown("_Loading the knowledge-base status…_", elem_id="knowledge",
+                                    sanitize_html=True)
+            refresh_button = gr.Button("Refresh", size="sm", elem_id="knowledge-refresh")
+
+        def knowledge_now():
+            return panel_markdown(status_url)
+
+        # its own queue lane: reading the status never waits behind an answer
+        lane = dict(concurrency_limit=4, concurrency_id="knowledge", show_progress="hidden")
+        page.load(knowledge_now, None, knowledge, **lane)
+        refresh_button.click(knowledge_now, None, knowledge, **lane)
+        if status_url and status_every > 0:
+            gr.Timer(status_every).tick(knowledge_now, None, knowledge, **lane)
     return page
 
 
@@ -151,6 +169,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ovms_url", default="localhost:9000", help="OVMS gRPC address host:port (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_IDLE_TIMEOUT,
                         help="seconds without any response before giving up (default: %(default)s)")
+    parser.add_argument("--status_url", default="",
+                        help="the knowledge-base status JSON (default: the host's REST port, "
+                             "http://<ovms host>:8000/v2/models/python_model/status; under real "
+                             "OVMS the servable's http://<host>:<METRICS_PORT>/status; off: no panel data)")
+    parser.add_argument("--status_every", type=float, default=10.0,
+                        help="seconds between refreshes of the knowledge-base panel (0: only on "
+                             "load and Refresh; default: %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -168,8 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     client = StreamClient(args.ovms_url, idle_timeout=args.timeout)
+    status_url = (None if args.status_url.lower() == "off"
+                  else args.status_url or default_status_url(args.ovms_url))
     try:
-        build_page(client).queue().launch(server_name=host, server_port=port, ssr_mode=False,
+        build_page(client, status_url, args.status_every).queue().launch(server_name=host, server_port=port, ssr_mode=False,
                                           footer_links=[])
     finally:
         client.close()

@@ -21,6 +21,7 @@ from .metadata import SERVER_NAME, SERVER_VERSION
 from .metrics import metrics_route
 from .registry import Registry
 from .rest import RestServer
+from .servable_status import servable_status_route
 from .streaming import SESSIONS, SHUTDOWN_MESSAGE, SHUTTING_DOWN, WORKERS
 
 log = logging.getLogger("ovms_host")
@@ -111,7 +112,7 @@ def main(argv=None) -> int:
         rest = None
         if args.rest_port:
             rest = RestServer(registry, args.rest_port, host=args.rest_bind_address,
-                              extra_routes=[metrics_route()])
+                              extra_routes=[metrics_route(), servable_status_route()])
             rest.start()
     except (OSError, RuntimeError) as e:
         log.error("Cannot start servers: %s", e)

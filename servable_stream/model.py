@@ -28,6 +28,11 @@ class OvmsPythonModel:
         for name, data in respond(self.service, inputs):
             yield [Tensor(name, data)]
 
+    def status(self):
+        """The knowledge base as JSON; the embedded host serves it at GET
+        /v2/models/<name>/status (under real OVMS: METRICS_PORT's GET /status)."""
+        return self.service.status()
+
     def finalize(self):
         service = getattr(self, "service", None)
         if service is not None:

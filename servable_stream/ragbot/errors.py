@@ -17,8 +17,8 @@ exception into the `{"code", "message"}` object the servable puts in `end_signal
     ├── GenerationError ── EngineDeadError              the model failed while generating
     ├── DocumentError                                   one document skipped, with its reason
     │   ├── UnsupportedFormatError
-    │   └── FetchError ── BlockedAddressError, FetchTimeoutError, TooLargeError,
-    │                     HttpStatusError, TooManyRedirectsError
+    │   └── FetchError ── BlockedAddressError, UnreachableError, FetchTimeoutError,
+    │                     TooLargeError, HttpStatusError, TooManyRedirectsError
     └── IndexStoreError                                 the persisted index failed validation
 """
 
@@ -74,7 +74,16 @@ class EngineDeadError(GenerationError):
 
 
 class DocumentError(RagError):
-    """One document could not be fetched or parsed (it is skipped, with this reason)."""
+    """One document could not be fetched or parsed (it is skipped, with this reason).
+
+    `transient`: the failure may pass by itself (timeout, DNS, connection, HTTP 5xx/429), so
+    a document indexed before keeps its last good copy. `gone`: the server says the page no
+    longer exists (HTTP 404/410), so the copy is dropped. Anything else (refused by the SSRF
+    guard, too large, unparseable) also drops it: what is there now is known to be unusable.
+    """
+
+    transient = False
+    gone = False
 
 
 class UnsupportedFormatError(DocumentError):
@@ -89,8 +98,16 @@ class BlockedAddressError(FetchError):
     """The host resolves to an address the SSRF guard refuses."""
 
 
+class UnreachableError(FetchError):
+    """The host does not resolve, refuses the connection, or the connection broke."""
+
+    transient = True
+
+
 class FetchTimeoutError(FetchError):
     """Connecting, reading or the whole fetch took longer than the policy allows."""
+
+    transient = True
 
 
 class TooLargeError(FetchError):
@@ -100,9 +117,14 @@ class TooLargeError(FetchError):
 class HttpStatusError(FetchError):
     """The server answered with a non-2xx status (that is not a followed redirect)."""
 
+    TRANSIENT = frozenset({408, 425, 429})  # and every 5xx
+    GONE = frozenset({404, 410})
+
     def __init__(self, message: str, status: int):
         super().__init__(message)
         self.status = status
+        self.transient = status in self.TRANSIENT or 500 <= status <= 599
+        self.gone = status in self.GONE
 
 
 class TooManyRedirectsError(FetchError):

@@ -1,7 +1,8 @@
 """Prometheus metrics of the RAG core (prometheus_client's default registry).
 
 The host serves the registry at GET /metrics on its REST port; under real OVMS, whose
-REST port is its own, set METRICS_PORT to serve it from prometheus_client's HTTP server.
+REST port is its own, set METRICS_PORT to serve it from the servable's own server
+(ops_port.py, which also serves the knowledge-base status).
 Names:
   ragbot_requests_total{outcome="ok|error|cancelled|rejected|invalid"}
   ragbot_active_streams                 admitted requests generating now
@@ -11,13 +12,14 @@ Names:
   ragbot_time_to_first_token_seconds    histogram
   ragbot_time_per_output_token_seconds  histogram (per request: decode time / tokens)
   ragbot_index_chunks                   chunks in the serving index
+  ragbot_index_stale_documents          documents served from their last good copy (the last
+                                        fetch failed transiently)
   ragbot_index_rebuilds_total{outcome="ok|error"}
   ragbot_index_rebuild_seconds          histogram
 """
 from __future__ import annotations
 
 import logging
-import threading
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -38,6 +40,8 @@ TPOT = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
 INDEX_CHUNKS = Gauge("ragbot_index_chunks", "Chunks in the index that answers")
+INDEX_STALE_DOCUMENTS = Gauge("ragbot_index_stale_documents",
+                              "Documents served from their last good copy (fetch failed transiently)")
 INDEX_REBUILDS = Counter("ragbot_index_rebuilds", "Index builds by outcome", ["outcome"])
 INDEX_REBUILD_SECONDS = Histogram(
     "ragbot_index_rebuild_seconds", "Time to build an index",
@@ -54,28 +58,11 @@ def record_request(outcome: str) -> None:
     REQUESTS.labels(outcome=outcome if outcome in OUTCOMES else "error").inc()
 
 
-def record_rebuild(ok: bool, chunks: int, seconds: float) -> None:
-    """One index build finished; `chunks` is the new index's size (ignored when not ok)."""
+def record_rebuild(ok: bool, chunks: int, seconds: float, stale: int = 0) -> None:
+    """One index build finished; `chunks` and `stale` describe the new index (ignored when
+    not ok)."""
     INDEX_REBUILDS.labels(outcome="ok" if ok else "error").inc()
     INDEX_REBUILD_SECONDS.observe(seconds)
     if ok:
         INDEX_CHUNKS.set(chunks)
-
-
-_server_lock = threading.Lock()
-_server_port: int | None = None
-
-
-def serve(port: int | None) -> None:
-    """Start prometheus_client's own HTTP server on `port` once (METRICS_PORT); None: no."""
-    global _server_port
-    if not port:
-        return
-    with _server_lock:
-        if _server_port is not None:
-            return
-        from prometheus_client import start_http_server
-
-        start_http_server(port)
-        _server_port = port
-        log.info("metrics served at http://0.0.0.0:%d/metrics", port)
+        INDEX_STALE_DOCUMENTS.set(stale)

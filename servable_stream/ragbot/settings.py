@@ -55,6 +55,7 @@ class Settings:
     docs_max_bytes: int = 20 * 1024 * 1024  # DOCS_MAX_BYTES: larger documents are skipped
     docs_fetch_timeout: float = 20.0  # DOCS_FETCH_TIMEOUT: seconds per URL, redirects included
     docs_debounce_seconds: float = 0.75  # DOCS_DEBOUNCE_SECONDS: quiet time before a rebuild
+    docs_refresh_seconds: float = 3600.0  # DOCS_REFRESH_SECONDS: re-check URLs this often (0: never)
     index_dir: Path | None = None  # INDEX_DIR: persisted index; None = no persistence
 
     @property
@@ -110,6 +111,7 @@ class Settings:
             docs_max_bytes=env.int("DOCS_MAX_BYTES", d["docs_max_bytes"], minimum=1),
             docs_fetch_timeout=env.float("DOCS_FETCH_TIMEOUT", d["docs_fetch_timeout"], minimum=0.1),
             docs_debounce_seconds=env.float("DOCS_DEBOUNCE_SECONDS", d["docs_debounce_seconds"], minimum=0.0),
+            docs_refresh_seconds=env.float("DOCS_REFRESH_SECONDS", d["docs_refresh_seconds"], minimum=0.0),
             index_dir=_index_dir(base, env, docs_file, embedding_model),
         )
 

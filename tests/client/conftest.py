@@ -74,6 +74,12 @@ def ovms_url(chat_host) -> str:
     return chat_host.grpc_url
 
 
+@pytest.fixture(scope="module")
+def page_args() -> list[str]:
+    """Extra arguments of the chat page (client/app.py); modules override it."""
+    return ["--status_url", "off"]
+
+
 @pytest.fixture
 def closed_port_url() -> str:
     return f"127.0.0.1:{free_port()}"

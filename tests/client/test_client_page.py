@@ -22,14 +22,22 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM
 
 
 @pytest.fixture(scope="module")
-def page_url(ovms_url, tmp_path_factory):
+def page_args(chat_host):  # the fixture servable publishes no status: the panel says so
+    return ["--status_url", f"{chat_host.rest_url}/v2/models/python_model/status"]
+
+
+@pytest.fixture(scope="module")
+def page_url(ovms_url, page_args, tmp_path_factory):
     """The chat page as a user starts it: `python3 client/app.py --web_url ... --ovms_url ...`."""
     port = free_port()
     log = tmp_path_factory.mktemp("page") / "app.log"
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+    # this checkout's client/ first (a worktree's page must not import another checkout's)
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False",
+               PYTHONPATH=os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, str(REPO / "client" / "app.py"), "--web_url",
-                                 f"127.0.0.1:{port}", "--ovms_url", ovms_url, "--timeout", "20"],
+                                 f"127.0.0.1:{port}", "--ovms_url", ovms_url, "--timeout", "20",
+                                 *page_args],
                                 env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -144,6 +152,14 @@ def test_server_error_is_a_readable_message_in_the_chat(chat):
     answer = chat.wait_answer("Error:")
     assert "fixture exploded on purpose" in answer
     assert "Traceback" not in answer
+
+
+def test_the_knowledge_panel_says_why_there_is_no_status(chat):
+    panel = chat.page.locator("#knowledge")
+    chat.page.wait_for_function(
+        "document.querySelector('#knowledge').innerText.includes('unavailable')", timeout=15000)
+    assert "publishes no status" in panel.inner_text()
+    assert chat.page.locator("#knowledge table").count() == 0
 
 
 def test_model_markdown_cannot_load_images_or_inject_html(chat):

@@ -19,6 +19,7 @@ def test_defaults(tmp_path):
         "hybrid", 0.3, 1, "join", False)
     assert s.docs_file == tmp_path / "docs.txt"
     assert s.llm_backend == "optimum"
+    assert s.docs_refresh_seconds == 3600.0
     assert s.preset.prompt_style == "zephyr"
 
 
@@ -35,6 +36,7 @@ def test_values_and_path_resolution(tmp_path):
         "TOP_K": "2",
         "CHUNK_SIZE": "300",
         "CHUNK_OVERLAP": "0",
+        "DOCS_REFRESH_SECONDS": "0",
     }
     s = Settings.from_env(tmp_path, env)
     assert s.llm_model_dir == tmp_path / "llama-2-chat-7b_INT8_compressed_weights"
@@ -44,6 +46,7 @@ def test_values_and_path_resolution(tmp_path):
     assert s.ov_config["PERFORMANCE_HINT"] == "LATENCY"
     assert (s.max_new_tokens, s.seed, s.top_k, s.chunk_size, s.chunk_overlap) == (32, 7, 2, 300, 0)
     assert s.docs_file == tmp_path / "kb" / "list.txt"
+    assert s.docs_refresh_seconds == 0.0  # off
     assert s.preset.prompt_style == "llama2"
 
 
@@ -66,6 +69,8 @@ def test_settings_are_frozen(tmp_path):
         ({"SEED": "x"}, ["SEED", "integer"]),
         ({"CHUNK_SIZE": "100", "CHUNK_OVERLAP": "100"}, ["CHUNK_OVERLAP", "CHUNK_SIZE"]),
         ({"LLM_BACKEND": "vllm"}, ["LLM_BACKEND", "optimum"]),
+        ({"DOCS_REFRESH_SECONDS": "-5"}, ["DOCS_REFRESH_SECONDS", ">= 0"]),
+        ({"DOCS_REFRESH_SECONDS": "hourly"}, ["DOCS_REFRESH_SECONDS", "number"]),
     ],
 )
 def test_invalid_values_name_variable_and_allowed(tmp_path, env, fragments):

@@ -85,10 +85,18 @@ def test_rest_reload_statuses_and_a_removed_graph(servable):
     with start(servable, "--file_system_poll_wait_seconds", "0") as host:
         status, body = http(host, "/v1/config/reload", b"")
         assert status == 200  # nothing changed
+        assert json.loads(http(host, "/v2/models/python_model/status")[1]) == {"instance": 1}
         assert json.loads(body)["python_model"]["model_version_status"][0]["state"] == "AVAILABLE"
         change_graph(servable)
         assert http(host, "/v1/config/reload", b"")[0] == 201
         assert answer(host) == "instance 2"
+        # the servable's status() is served from the instance that answers now
+        assert json.loads(http(host, "/v2/models/python_model/versions/1/status")[1]) == {"instance": 2}
+        broken = servable.parent / "markers" / "status_raises"
+        broken.write_text("")
+        assert http_error(host, "/v2/models/python_model/status") == (
+            500, "status() failed: RuntimeError: status broke on purpose")
+        broken.unlink()
         # idle: the old instance is finalized before the new one initializes, as in OVMS
         assert events(servable) == ["import", "init 1", "finalize 1", "init 2"]
         touch_config(servable)  # config.json changed, the graph did not: nothing reloads
@@ -105,6 +113,8 @@ def test_rest_reload_statuses_and_a_removed_graph(servable):
         assert status == 201
         assert json.loads(body)["python_model"]["model_version_status"][0]["state"] == "END"
         assert http_error(host, "/v2/models/python_model/ready") == (
+            404, "Model with requested version is not loaded yet")
+        assert http_error(host, "/v2/models/python_model/status") == (
             404, "Model with requested version is not loaded yet")
         with pytest.raises(InferenceServerException) as e:
             answer(host)

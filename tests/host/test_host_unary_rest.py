@@ -79,6 +79,11 @@ def test_rest_endpoints(echo_host):
     status, body = http(echo_host, "/v1/config")
     assert json.loads(body)["python_model"]["model_version_status"][0]["state"] == "AVAILABLE"
     assert http(echo_host, "/no/such/route")[0] == 404
+    # the status extension: the echo servable defines no status(), an unknown model is unknown
+    status, error = http_error(echo_host, "/v2/models/python_model/status")
+    assert status == 404 and "publishes no status" in error
+    assert http_error(echo_host, "/v2/models/nope/status") == (404, "Model with requested name is not found")
+    assert http(echo_host, "/v2/models/python_model/status", b"")[0] == 405
 
 
 def test_rest_infer(echo_host):

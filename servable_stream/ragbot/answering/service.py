@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Callable, Iterator
 
-from .. import metrics
+from .. import metrics, ops_port
 from ..acquisition.online import embedding_folder
 from ..backends.contract import Backend
 from ..backends.loading import load_backend
@@ -26,6 +26,8 @@ from ..errors import InvalidRequestError, OverloadedError, ServiceClosedError
 from ..knowledge.embeddings import load_embeddings
 from ..knowledge.index import IndexHolder, KnowledgeIndex
 from ..knowledge.ingest import Indexer
+from ..knowledge.schedule import RefreshSchedule
+from ..knowledge.status import knowledge_status
 from ..knowledge.watcher import DocsWatcher
 from ..run import RunContext
 from ..settings import Settings
@@ -91,7 +93,8 @@ class RagService:
         self.backend = backend
         self.indexer = indexer
         self.holder = holder
-        self.indexer.listeners.append(lambda r: metrics.record_rebuild(r.ok, r.chunks, r.seconds))
+        self.indexer.listeners.append(
+            lambda r: metrics.record_rebuild(r.ok, r.chunks, r.seconds, len(r.stale)))
         self._chain = AnswerChain(holder, backend, settings)
         self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
         self._watcher: DocsWatcher | None = None
@@ -101,20 +104,30 @@ class RagService:
     def start(cls, settings: Settings, *, embeddings=None, backend: Backend | None = None) -> "RagService":
         """Load models (unless given), build the first index, start the watcher."""
         started = time.monotonic()
-        metrics.serve(settings.metrics_port)
+        ops_port.serve(settings.metrics_port)
         embeddings = embeddings or load_embeddings(embedding_folder(settings), settings.embedding_model)
         backend = backend or load_backend(settings)
         indexer = Indexer.from_settings(settings, embeddings)
         service = cls(settings, embeddings, backend, indexer, IndexHolder(KnowledgeIndex.empty()))
         service.holder.swap(indexer.rebuild())  # each RebuildReport reaches metrics via the listener
-        service._watcher = DocsWatcher(indexer, service.holder,
-                                       debounce=settings.docs_debounce_seconds).start()
+        service._watcher = DocsWatcher(
+            indexer, service.holder, debounce=settings.docs_debounce_seconds,
+            refresh=RefreshSchedule(settings.docs_refresh_seconds)).start()
+        ops_port.publish_status(service.status)
         log.info("RAG service ready in %.1f s", time.monotonic() - started)
         return service
 
     @property
     def watcher(self) -> DocsWatcher | None:
         return self._watcher
+
+    def status(self) -> dict:
+        """The knowledge base as JSON (knowledge/status.py): documents, states, last rebuild."""
+        watcher = self._watcher
+        return knowledge_status(
+            self.holder.current, self.indexer.last_report, self.indexer.progress,
+            refresh_seconds=self.settings.docs_refresh_seconds,
+            next_refresh_in=watcher.next_refresh_in if watcher is not None else None)
 
     def request_from_wire(self, buf: bytes | None, datatype: str | None = None, shape=None) -> ChatRequest:
         """The `pre_prompt` tensor's bytes (None: the input is missing) as a ChatRequest."""
@@ -145,6 +158,7 @@ class RagService:
 
     def close(self) -> None:
         self._closed = True  # answers already streaming finish; new ones are refused in-band
+        ops_port.withdraw_status(self.status)
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

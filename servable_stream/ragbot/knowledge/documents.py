@@ -19,7 +19,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ..errors import DocumentError
-from .fetching import FetchPolicy, fetch_url
+from .fetching import FetchPolicy, Validators, fetch_url
 from .parsing import parse_document
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ class RawDocument:
     location: str  # final URL or absolute path (gives the parser the extension)
     content: bytes
     content_type: str | None
-    sha256: str
+    sha256: str  # "" when not_modified
+    validators: Validators = Validators()  # a URL's ETag / Last-Modified, for the next fetch
+    not_modified: bool = False  # a conditional fetch answered 304: no content, keep the copy
 
 
 def is_url(entry: str) -> bool:
@@ -66,13 +68,19 @@ def local_path(entry: str, base_dir: Path) -> Path | None:
     return Path(os.path.abspath(path if path.is_absolute() else Path(base_dir) / path))
 
 
-def fetch_entry(entry: str, base_dir: Path, policy: FetchPolicy) -> RawDocument:
-    """Bytes of one entry; DocumentError (with the reason) when it cannot be had."""
+def fetch_entry(entry: str, base_dir: Path, policy: FetchPolicy,
+                validators: Validators | None = None) -> RawDocument:
+    """Bytes of one entry; DocumentError (with the reason) when it cannot be had.
+
+    `validators` (a URL's, from the copy we hold) make the fetch conditional."""
     path = local_path(entry, base_dir)
     if path is None:
-        fetched = fetch_url(entry, policy)
+        fetched = fetch_url(entry, policy, validators)
+        if fetched.not_modified:
+            return RawDocument(entry, fetched.final_url, b"", fetched.content_type, "",
+                               fetched.validators, not_modified=True)
         return RawDocument(entry, fetched.final_url, fetched.content, fetched.content_type,
-                           hashlib.sha256(fetched.content).hexdigest())
+                           hashlib.sha256(fetched.content).hexdigest(), fetched.validators)
     if not path.is_file():
         raise DocumentError(f"{entry}: file not found ({path})")
     size = path.stat().st_size

@@ -12,6 +12,10 @@ directly rather than `requests` because requests honours HTTP(S)_PROXY from the
 environment, which would hand the connection to a proxy we never vetted.
 
 TLS is always verified (certifi's CA bundle, or `FetchPolicy.ca_file` for a private CA).
+
+Conditional requests: given the `Validators` (ETag, Last-Modified) of the copy we hold,
+`fetch_url` sends If-None-Match / If-Modified-Since and a 304 comes back as a
+FetchedDocument with `not_modified` set and no body (nothing downloaded).
 """
 from __future__ import annotations
 
@@ -34,9 +38,11 @@ from ..errors import (
     HttpStatusError,
     TooLargeError,
     TooManyRedirectsError,
+    UnreachableError,
 )
 
-__all__ = ["FetchPolicy", "FetchedDocument", "fetch_url", "blocked_reason", "resolve_vetted"]
+__all__ = ["FetchPolicy", "FetchedDocument", "Validators", "fetch_url", "blocked_reason",
+           "resolve_vetted"]
 
 USER_AGENT = "ragbot-docs/1.0"
 _CHUNK = 64 * 1024
@@ -64,12 +70,33 @@ class FetchPolicy:
 
 
 @dataclass(frozen=True)
+class Validators:
+    """What the server said identifies the copy we hold (either may be None)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        out = {}
+        if self.etag:
+            out["If-None-Match"] = self.etag
+        if self.last_modified:
+            out["If-Modified-Since"] = self.last_modified
+        return out
+
+
+@dataclass(frozen=True)
 class FetchedDocument:
     url: str  # as requested
     final_url: str  # after redirects
-    content: bytes
+    content: bytes  # b"" when not_modified
     content_type: str | None  # the raw header, e.g. "text/html; charset=utf-8"
     status: int
+    validators: Validators = Validators()  # of this response, for the next conditional fetch
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
 
 # ---------------------------------------------------------------- address guard
@@ -155,10 +182,10 @@ def resolve_vetted(host: str, port: int, *, allow_private: bool) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
-        raise FetchError(f"cannot resolve host {host!r}: {e}") from None
+        raise UnreachableError(f"cannot resolve host {host!r}: {e}") from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
-        raise FetchError(f"cannot resolve host {host!r}: no addresses")
+        raise UnreachableError(f"cannot resolve host {host!r}: no addresses")
     for address in addresses:
         why = blocked_reason(address, allow_private=allow_private)
         if why:
@@ -240,9 +267,17 @@ def _read_body(response, url: str, policy: FetchPolicy, deadline: float) -> byte
         chunks.append(chunk)
 
 
-def fetch_url(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedDocument:
-    """GET `url` under `policy`; return the body or raise a FetchError subclass."""
+def _validators(response) -> Validators:
+    return Validators(response.headers.get("ETag"), response.headers.get("Last-Modified"))
+
+
+def fetch_url(url: str, policy: FetchPolicy = FetchPolicy(),
+              validators: Validators | None = None) -> FetchedDocument:
+    """GET `url` under `policy`; return the body or raise a FetchError subclass.
+
+    With `validators` the request is conditional: a 304 returns `not_modified`, no body."""
     deadline = time.monotonic() + policy.timeout
+    conditional = validators.headers() if validators else {}
     current = url
     for hop in range(policy.max_redirects + 1):
         target = _parse_target(current)
@@ -253,7 +288,7 @@ def fetch_url(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedDocument:
             response = pool.urlopen(
                 "GET", target.path,
                 headers={"Host": target.host_header, "User-Agent": USER_AGENT,
-                         "Accept-Encoding": "identity", "Accept": "*/*"},
+                         "Accept-Encoding": "identity", "Accept": "*/*", **conditional},
                 redirect=False, retries=False, preload_content=False, decode_content=True,
                 timeout=urllib3.Timeout(connect=min(policy.timeout, left),
                                         read=min(policy.timeout, left)))
@@ -262,20 +297,23 @@ def fetch_url(url: str, policy: FetchPolicy = FetchPolicy()) -> FetchedDocument:
             if status in _REDIRECTS and location:
                 current = urljoin(current, location.strip())
                 continue
+            if status == 304 and conditional:
+                return FetchedDocument(url, current, b"", response.headers.get("Content-Type"),
+                                       status, _validators(response))
             if not 200 <= status < 300:
                 raise HttpStatusError(f"{current} answered HTTP {status}", status)
             content = _read_body(response, current, policy, deadline)
-            return FetchedDocument(url, current, content,
-                                   response.headers.get("Content-Type"), status)
+            return FetchedDocument(url, current, content, response.headers.get("Content-Type"),
+                                   status, _validators(response))
         except NewConnectionError as e:  # subclasses ConnectTimeoutError in urllib3 2
-            raise FetchError(f"cannot connect to {current} ({ip}): {e}") from None
+            raise UnreachableError(f"cannot connect to {current} ({ip}): {e}") from None
         except (Urllib3Timeout, TimeoutError) as e:  # TimeoutError == socket.timeout
             raise FetchTimeoutError(f"timed out fetching {current} "
                                     f"(limit {policy.timeout:g} s): {e}") from None
         except SSLError as e:
             raise FetchError(f"TLS failure for {target.host}: {e}") from None
         except (HTTPError, OSError) as e:
-            raise FetchError(f"cannot fetch {current}: {e}") from None
+            raise UnreachableError(f"cannot fetch {current}: {e}") from None
         finally:  # never reuse connections: each hop's host/IP is vetted afresh
             if response is not None:
                 response.close()

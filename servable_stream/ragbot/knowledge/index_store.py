@@ -6,10 +6,12 @@ INDEX_DIR holds three files:
                  row i = vector i; "terms" are the chunk's BM25 terms (keywords.py)
   manifest.json  {"format", "version", "embedding_model", "dimension", "chunk_size",
                   "chunk_overlap", "chunk_count", "files": {name: sha256},
-                  "documents": [{"entry", "sha256", "start", "end"}]}
+                  "documents": [{"entry", "sha256", "start", "end",
+                                 "fetched_at"?, "etag"?, "last_modified"?}]}
 Each file is written to a temp name and renamed; the manifest goes last and records the
 sha256 of the other two, so a torn or tampered write fails validation and the caller
-rebuilds instead of trusting it.
+rebuilds instead of trusting it. A document's "fetched_at" (epoch seconds of its last good
+fetch) and a URL's validators are optional, so an index written before them still loads.
 """
 from __future__ import annotations
 
@@ -53,6 +55,13 @@ class DocRecord:
     chunks: list[Document]
     vectors: np.ndarray  # float32 (len(chunks), dimension)
     terms: list[list[str]]  # BM25 terms per chunk (keywords.terms of its context text)
+    fetched_at: float | None = None  # epoch seconds of the last fetch that confirmed this copy
+    etag: str | None = None  # a URL's validators, sent back for a conditional fetch
+    last_modified: str | None = None
+
+    @property
+    def title(self) -> str | None:
+        return self.chunks[0].metadata.get("title") if self.chunks else None
 
 
 def writable_dir(path: Path) -> bool:
@@ -72,8 +81,12 @@ def save(index_dir: Path, key: IndexKey, records: list[DocRecord]) -> None:
     for rec in records:
         chunks += [{"text": c.page_content, "metadata": c.metadata, "terms": t}
                    for c, t in zip(rec.chunks, rec.terms)]
-        ranges.append({"entry": rec.entry, "sha256": rec.sha256, "start": start,
-                       "end": start + len(rec.chunks)})
+        doc = {"entry": rec.entry, "sha256": rec.sha256, "start": start,
+               "end": start + len(rec.chunks)}
+        for name in _OPTIONAL_DOC_TYPES:
+            if getattr(rec, name) is not None:
+                doc[name] = getattr(rec, name)
+        ranges.append(doc)
         start += len(rec.chunks)
     vectors = (np.concatenate([r.vectors for r in records]) if records
                else np.zeros((0, key.dimension), dtype=np.float32)).astype(np.float32)
@@ -129,7 +142,8 @@ def load(index_dir: Path, key: IndexKey) -> dict[str, DocRecord]:
         if any(c.metadata.get("source") != doc["entry"] for c in part):
             raise IndexStoreError(f"chunks {start}..{end} do not belong to {doc['entry']!r}")
         records[doc["entry"]] = DocRecord(doc["entry"], doc["sha256"], part, vectors[start:end],
-                                          terms[start:end])
+                                          terms[start:end], **{
+                                              k: doc.get(k) for k in _OPTIONAL_DOC_TYPES})
         expected_start = end
     if expected_start != count:
         raise IndexStoreError(f"document ranges cover {expected_start} of {count} chunks")
@@ -141,6 +155,7 @@ _MANIFEST_TYPES = {"format": str, "version": int, "embedding_model": str, "dimen
                    "chunk_size": int, "chunk_overlap": int, "chunk_count": int, "files": dict,
                    "documents": list}
 _DOC_TYPES = {"entry": str, "sha256": str, "start": int, "end": int}
+_OPTIONAL_DOC_TYPES = {"fetched_at": (int, float), "etag": str, "last_modified": str}
 
 
 def _check_manifest(manifest) -> None:
@@ -160,6 +175,9 @@ def _check_manifest(manifest) -> None:
                 not isinstance(doc.get(k), t) or isinstance(doc.get(k), bool)
                 for k, t in _DOC_TYPES.items()):
             raise IndexStoreError(f"{MANIFEST}: bad document record {doc!r}")
+        for k, t in _OPTIONAL_DOC_TYPES.items():
+            if doc.get(k) is not None and (not isinstance(doc[k], t) or isinstance(doc[k], bool)):
+                raise IndexStoreError(f"{MANIFEST}: bad {k!r} in document record {doc['entry']!r}")
 
 
 def _chunks(data, count: int) -> tuple[list[Document], list[list[str]]]:

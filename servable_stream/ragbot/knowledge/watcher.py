@@ -7,6 +7,10 @@ Any event in a watched folder only marks "maybe changed"; after a quiet period
 (debounce) the content fingerprint (docs.txt + listed local files) decides whether to
 rebuild. The old index keeps answering during a rebuild and stays if it fails; a
 change during a rebuild causes exactly one more rebuild afterwards.
+
+URLs cannot be watched: a `RefreshSchedule` (DOCS_REFRESH_SECONDS, jittered) re-checks them
+with a rebuild whose fetches are conditional, so only pages that changed upstream are
+downloaded and embedded. Any rebuild restarts the schedule (it has just checked every URL).
 """
 from __future__ import annotations
 
@@ -17,8 +21,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .documents import local_path, read_entries
+from .documents import is_url, local_path, read_entries
 from .index import IndexHolder
+from .schedule import RefreshSchedule
 
 if TYPE_CHECKING:
     from .ingest import Indexer
@@ -31,11 +36,14 @@ MAX_DELAY_FACTOR = 10  # a continuous stream of events delays a rebuild at most 
 class DocsWatcher:
     """Rebuilds with `indexer` (its docs.txt, its fingerprint) and swaps into `holder`."""
 
-    def __init__(self, indexer: "Indexer", holder: IndexHolder, *, debounce: float):
+    def __init__(self, indexer: "Indexer", holder: IndexHolder, *, debounce: float,
+                 refresh: RefreshSchedule | None = None):
         self._indexer = indexer
         self._docs_file = Path(os.path.abspath(indexer.docs_file))  # NOT resolved: symlinks get swapped
         self._holder = holder
         self._debounce = debounce
+        self._refresh = refresh or RefreshSchedule(0)
+        self._due: float | None = None  # time.monotonic() of the next scheduled refresh
         self._last = indexer.fingerprint  # of the index that answers now (None: not built yet)
         self._dirty = threading.Event()
         self._stopping = threading.Event()
@@ -45,6 +53,7 @@ class DocsWatcher:
         self._worker = threading.Thread(target=self._run, name="docs-reindex", daemon=True)
         self.rebuilds = 0  # successful swaps, for logs and tests
         self.failures = 0
+        self.refreshes = 0  # scheduled refreshes run
 
     def start(self) -> "DocsWatcher":
         from watchdog.observers import Observer
@@ -55,9 +64,17 @@ class DocsWatcher:
         self._observer.daemon = True
         self._observer.start()
         self._update_watches()
+        self._schedule()
         self._worker.start()
-        log.info("watching %s (and the local files it lists) for changes", self._docs_file)
+        log.info("watching %s (and the local files it lists) for changes; URLs %s",
+                 self._docs_file, f"refreshed every {self._refresh.interval:g} s"
+                 if self._refresh.enabled else "not refreshed (DOCS_REFRESH_SECONDS=0)")
         return self
+
+    @property
+    def next_refresh_in(self) -> float | None:
+        """Seconds until the next scheduled refresh (None: off)."""
+        return None if self._due is None else max(0.0, self._due - time.monotonic())
 
     def request_rebuild(self) -> None:
         """Rebuild after the quiet period even if the fingerprint is unchanged (URLs)."""
@@ -123,21 +140,45 @@ class DocsWatcher:
                 self._dirty.clear()
                 return True
 
+    def _schedule(self) -> None:
+        report = self._indexer.last_report
+        delay = self._refresh.next_delay(stale=bool(report is not None and report.stale))
+        self._due = None if delay is None else time.monotonic() + delay
+
     def _run(self) -> None:
         while True:
-            self._dirty.wait()
-            if self._stopping.is_set() or not self._quiet_period():
+            timeout = self.next_refresh_in
+            woken = self._dirty.wait(timeout)
+            if self._stopping.is_set():
+                return
+            if not woken:  # the refresh is due and nothing changed locally
+                self._scheduled_refresh()
+                continue
+            if not self._quiet_period():
                 return
             forced, self._forced = self._forced, False
             fingerprint = self._indexer.current_fingerprint()  # taken BEFORE rebuilding: later edits show as new
             if not forced and fingerprint == self._last:
                 continue
-            try:
-                log.info("%s or a listed file changed: rebuilding the index", self._docs_file)
-                self._holder.swap(self._indexer.rebuild())
-                self._last = fingerprint
-                self.rebuilds += 1
-            except Exception:
-                self.failures += 1
-                log.exception("index rebuild failed; the previous index keeps answering")
-            self._update_watches()
+            self._rebuild(fingerprint, f"{self._docs_file} or a listed file changed")
+
+    def _scheduled_refresh(self) -> None:
+        self.refreshes += 1
+        urls = sum(1 for e in read_entries(self._docs_file) if is_url(e))
+        fingerprint = self._indexer.current_fingerprint()
+        if urls == 0 and fingerprint == self._last:
+            self._schedule()  # no URL to re-check
+            return
+        self._rebuild(fingerprint, f"scheduled refresh of {urls} URL(s)")
+
+    def _rebuild(self, fingerprint: str, why: str) -> None:
+        try:
+            log.info("%s: rebuilding the index", why)
+            self._holder.swap(self._indexer.rebuild())
+            self._last = fingerprint
+            self.rebuilds += 1
+        except Exception:
+            self.failures += 1
+            log.exception("index rebuild failed; the previous index keeps answering")
+        self._update_watches()
+        self._schedule()
