@@ -50,6 +50,8 @@ class Settings:
     max_prompt_bytes: int = 32 * 1024  # MAX_PROMPT_BYTES: a larger pre_prompt is refused
     max_concurrent_streams: int = 32  # MAX_CONCURRENT_STREAMS: admitted generations
     max_queued_requests: int = 64  # MAX_QUEUED_REQUESTS: waiting beyond them, then refused
+    kv_cache_mb: int | None = None  # KV_CACHE_MB: genai KV cache size; None = sized from the
+    #                                 model, MAX_CONCURRENT_STREAMS and the context window
     metrics_port: int | None = None  # METRICS_PORT: own /metrics server (real OVMS)
     docs_allow_private_urls: bool = False  # DOCS_ALLOW_PRIVATE_URLS: fetch loopback/private hosts
     docs_max_bytes: int = 20 * 1024 * 1024  # DOCS_MAX_BYTES: larger documents are skipped
@@ -105,6 +107,7 @@ class Settings:
             max_prompt_bytes=env.int("MAX_PROMPT_BYTES", d["max_prompt_bytes"], minimum=1),
             max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", d["max_concurrent_streams"], minimum=1),
             max_queued_requests=env.int("MAX_QUEUED_REQUESTS", d["max_queued_requests"], minimum=0),
+            kv_cache_mb=env.int("KV_CACHE_MB", 0, minimum=0) or None,
             metrics_port=env.int("METRICS_PORT", 0, minimum=0) or None,
             docs_allow_private_urls=env.bool("DOCS_ALLOW_PRIVATE_URLS", d["docs_allow_private_urls"]),
             docs_max_bytes=env.int("DOCS_MAX_BYTES", d["docs_max_bytes"], minimum=1),
