@@ -17,6 +17,7 @@ from ..errors import GenerationError
 from ..run import RunContext
 from ..settings import Settings
 from .contract import Backend, GenerationOptions, stream_text
+from .folder_tokenizer import FolderTokenizer
 from .genai_engine import ContinuousBatchingEngine
 from .kv_cache import KvCachePlan, log_plan, plan_kv_cache, scheduler_fields
 
@@ -119,10 +120,9 @@ def engine_kv_bytes(pipe) -> int | None:
 
 
 def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBackend:
-    from transformers import AutoTokenizer
-
     started = time.monotonic()
-    tokenizer = AutoTokenizer.from_pretrained(str(settings.llm_model_dir))
+    # the folder's tokenizer.json + chat template, without transformers' model stack (torch)
+    tokenizer = FolderTokenizer.load(settings.llm_model_dir)
     kv_plan = plan_kv_cache(
         settings.llm_model_dir, settings.device, dict(settings.ov_config),
         context_window=settings.preset.context_window,
