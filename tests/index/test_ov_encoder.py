@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.models import minilm_dir
+from probes.models import minilm_dir
 
 EVAL_CORPUS = Path(__file__).resolve().parents[2] / "eval" / "corpus"
 
@@ -58,3 +58,20 @@ def test_a_folder_without_the_int8_ir_names_the_command_that_writes_it(tmp_path)
     shutil.copytree(minilm_dir(), folder, ignore=shutil.ignore_patterns("*int8*"))
     with pytest.raises(ModelMissingError, match="--int8"):
         load_embeddings(folder, "all-MiniLM-L6-v2", "int8")
+
+
+def test_int8_embeddings_serve_close_to_fp32_and_get_their_own_index(torch_vectors):
+    from ragbot.knowledge.embeddings import load_embeddings
+    from ragbot.settings import Settings
+
+    from probes.knowledge import SERVABLE
+    from probes.models import minilm_int8_dir
+
+    texts, expected = torch_vectors
+    int8 = load_embeddings(minilm_int8_dir(), "all-MiniLM-L6-v2", "int8")
+    got = np.array(int8.embed_documents(texts))
+    cosine = (got * expected).sum(axis=1)
+    assert cosine.min() >= 0.95 and cosine.mean() >= 0.98, (cosine.min(), cosine.mean())
+    settings = Settings.from_env(SERVABLE, {"EMBEDDING_MODEL": "all-MiniLM-L6-v2", "EMBEDDING_PRECISION": "int8"})
+    assert settings.embedding_index_name == "all-MiniLM-L6-v2+int8"
+    assert settings.index_dir.name == "all-MiniLM-L6-v2+int8"

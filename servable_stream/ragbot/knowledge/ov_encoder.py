@@ -82,18 +82,22 @@ class OpenVINOEncoder:
         self._request = self._compiled.create_infer_request()
         self.dimension = int(self._compiled.outputs[0].get_partial_shape()[-1].get_length())
 
+    def tokenize(self, texts: list[str]) -> list:
+        return self._tokenizer.encode_batch(list(texts))
+
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        encodings = self.tokenize(texts)
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")  # longest first
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             out[rows] = self._encode_batch([encodings[i] for i in rows])
         return out
 
-    def _encode_batch(self, encodings) -> np.ndarray:
+    def feeds(self, encodings) -> dict[str, np.ndarray]:
+        """The model's inputs for a batch of encodings, padded to the longest."""
         length = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), length), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), length), dtype=np.int64)
@@ -102,7 +106,12 @@ class OpenVINOEncoder:
             n = len(e.ids)
             ids[row, :n], mask[row, :n], types[row, :n] = e.ids, 1, e.type_ids
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        hidden = self._request.infer({k: v for k, v in feeds.items() if k in self._inputs})[0]
+        return {k: v for k, v in feeds.items() if k in self._inputs}
+
+    def _encode_batch(self, encodings) -> np.ndarray:
+        feeds = self.feeds(encodings)
+        mask = feeds["attention_mask"]
+        hidden = self._request.infer(feeds)[0]
         hidden = np.asarray(hidden, dtype=np.float32)
         if self.pooling == "cls":
             pooled = hidden[:, 0]
