@@ -14,9 +14,10 @@ Portable: machines here are not all the same CPU (an AMD EPYC one day, an Intel 
 AVX-512 and AMX the next), and a `-DGGML_NATIVE=ON` build died with SIGILL on a Xeon. So
 native tuning is off and the CPU code is built as runtime-dispatched variants
 (`GGML_BACKEND_DL` + `GGML_CPU_ALL_VARIANTS`: ggml loads the best-scoring
-libggml-cpu-<variant>.so its cpuid allows, from GGML_BACKEND_DIR = our lib folder). Only the
-variants in CPU_VARIANTS are compiled (each is a full ggml-cpu build): a baseline, AVX2, the
-AVX-512 generations and AMX. A CPU may advertise what its VM does not enable, so
+libggml-cpu-<variant>.so its cpuid allows, from GGML_BACKEND_DIR = our lib folder). Each
+variant is a full ggml-cpu build and `ggml` depends on all fourteen x86 ones, so the vendored
+list is cut to CPU_VARIANTS before configuring (`_keep_variants`): a baseline, AVX2, the
+AVX-512 generations (Intel, AMD Zen 4) and AMX. A CPU may advertise what its VM does not enable, so
 `probe_variant` runs the wheel's SmolLM2 GGUF for a few tokens in a child and, while that
 dies of a signal, sets the chosen variant aside (lib/disabled/) and tries the next one down;
 build.json and the bench rows record the variant that ran.
@@ -46,6 +47,22 @@ CMAKE_ARGS = ["-DCMAKE_BUILD_TYPE=Release", "-DBUILD_SHARED_LIBS=ON", "-DGGML_NA
               "-DLLAMA_BUILD_COMMON=OFF", "-DLLAMA_BUILD_TOOLS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
               "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_CURL=OFF",
               "-DCMAKE_BUILD_RPATH_USE_ORIGIN=ON"]
+
+
+def _keep_variants(vendored: Path) -> None:
+    """Keep only CPU_VARIANTS among the x86 `ggml_add_cpu_backend_variant(...)` lines."""
+    import re
+
+    path = vendored / "ggml" / "src" / "CMakeLists.txt"
+    text = path.read_text()
+    x86 = text.index('if (GGML_SYSTEM_ARCH STREQUAL "x86")')
+    end = text.index("elseif(GGML_SYSTEM_ARCH", x86)
+
+    def keep(match):
+        return match.group(0) if match.group(1) in CPU_VARIANTS else ""
+
+    block = re.sub(r"^\s*ggml_add_cpu_backend_variant\((\w+)[^)]*\)\s*$\n?", keep, text[x86:end], flags=re.M)
+    path.write_text(text[:x86] + block + text[end:])
 
 
 def _cmake() -> str:
@@ -78,6 +95,7 @@ def ensure_built(root: Path = ROOT) -> dict:
     cpu_before = os.times()
     t1 = time.perf_counter()
     cmake = _cmake()
+    _keep_variants(vendored)
     lib = site / "llama_cpp" / "lib"
     cmake_args = [*CMAKE_ARGS, f"-DGGML_BACKEND_DIR={lib.resolve()}"]
     subprocess.run([cmake, "-S", str(vendored), "-B", str(build), *cmake_args], check=True,
