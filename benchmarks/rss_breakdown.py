@@ -25,7 +25,7 @@ IMPORTS = {
     "torch": "import torch",
     "transformers_autotokenizer": "from transformers import AutoTokenizer",
     "sentence_transformers": "import sentence_transformers",
-    "langchain_community": "import langchain_community.vectorstores",
+    "langchain_community": "from langchain_community.vectorstores import FAISS",
 }
 
 
@@ -85,7 +85,7 @@ def main() -> None:
             from ragbot.backends.genai import engine_kv_bytes
 
             kv_bytes = engine_kv_bytes(engine._pipe)
-            kv_plan_mb = round(kv_bytes / 2**20, 1) if kv_bytes else None
+            kv_plan_mb = round(kv_bytes / 2**20, 1) if kv_bytes is not None else None
     finally:
         service.close()
     order = list(steps)
