@@ -3,6 +3,7 @@ child from the same environment the host gets, RSS read after each step.
 
     python + ragbot + its libraries (openvino, openvino-genai, faiss, tokenizers, LangChain core)
     -> + embeddings model -> + LLM (weights, compiled) -> + index (vectors + text, BM25)
+    -> + the first (short) answer: what the plugin allocates at its first inference
     -> + KV cache and activations (8 concurrent answers, as the served bench runs; the engine
        touches KV pages as tokens are written, so this is the part the KV plan bounds)
 
@@ -73,6 +74,7 @@ def main() -> None:
     steps["index"] = rss_mb()
     try:
         answer_once(service, "warm-up: what is in the documents?", 8)
+        steps["first_answer"] = rss_mb()  # compiled kernels' scratch and repacked weights
         threads = [threading.Thread(target=answer_once, args=(service, q)) for q in questions(8, offset=3)]
         for t in threads:
             t.start()
