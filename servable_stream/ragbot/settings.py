@@ -18,6 +18,7 @@ DEVICES = {"cpu": "CPU", "gpu": "GPU"}
 LLM_BACKENDS = ("optimum", "genai")
 RETRIEVAL_MODES = ("hybrid", "dense", "keyword")  # knowledge/index.py
 QUERY_REWRITES = ("join", "llm", "off")  # answering/followup.py
+EMBEDDING_PRECISIONS = ("fp32", "int8")  # knowledge/embeddings.py
 DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
 
 
@@ -31,6 +32,7 @@ class Settings:
     embedding_model_dir: Path  # EMBEDDING_MODEL_DIR, default <base>/<EMBEDDING_MODEL>
     selected_model: str = "tiny-llama-1b-chat"  # SELECTED_MODEL: a preset
     embedding_model: str = "all-mpnet-base-v2"  # EMBEDDING_MODEL
+    embedding_precision: str = "fp32"  # EMBEDDING_PRECISION: fp32 | int8 (the folder's INT8 IR)
     device: str = "CPU"  # DEVICE (cpu | gpu): the OpenVINO device name
     ov_config: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_OV_CONFIG), hash=False)
     max_new_tokens: int = 256  # MAX_NEW_TOKENS: answer length when the request names none
@@ -50,6 +52,8 @@ class Settings:
     max_prompt_bytes: int = 32 * 1024  # MAX_PROMPT_BYTES: a larger pre_prompt is refused
     max_concurrent_streams: int = 32  # MAX_CONCURRENT_STREAMS: admitted generations
     max_queued_requests: int = 64  # MAX_QUEUED_REQUESTS: waiting beyond them, then refused
+    kv_cache_mb: int | None = None  # KV_CACHE_MB: genai KV cache size; None = sized from the
+    #                                 model, MAX_CONCURRENT_STREAMS and the context window
     metrics_port: int | None = None  # METRICS_PORT: own /metrics server (real OVMS)
     docs_allow_private_urls: bool = False  # DOCS_ALLOW_PRIVATE_URLS: fetch loopback/private hosts
     docs_max_bytes: int = 20 * 1024 * 1024  # DOCS_MAX_BYTES: larger documents are skipped
@@ -57,6 +61,10 @@ class Settings:
     docs_debounce_seconds: float = 0.75  # DOCS_DEBOUNCE_SECONDS: quiet time before a rebuild
     docs_refresh_seconds: float = 3600.0  # DOCS_REFRESH_SECONDS: re-check URLs this often (0: never)
     index_dir: Path | None = None  # INDEX_DIR: persisted index; None = no persistence
+
+    @property
+    def embedding_index_name(self) -> str:
+        return _index_name(self.embedding_model, self.embedding_precision)
 
     @property
     def preset(self) -> Preset:
@@ -74,6 +82,7 @@ class Settings:
                 f"SELECTED_MODEL={selected!r} is not a known preset; allowed: {', '.join(PRESETS)}"
             )
         embedding_model = env.str("EMBEDDING_MODEL", d["embedding_model"])
+        embedding_precision = env.choice("EMBEDDING_PRECISION", d["embedding_precision"], EMBEDDING_PRECISIONS)
         device = env.choice("DEVICE", d["device"].lower(), tuple(DEVICES))
         chunk_size = env.int("CHUNK_SIZE", d["chunk_size"], minimum=1)
         chunk_overlap = env.int("CHUNK_OVERLAP", d["chunk_overlap"], minimum=0)
@@ -87,6 +96,7 @@ class Settings:
             selected_model=selected,
             llm_model_dir=_resolve(base, env.str("LLM_MODEL_DIR", selected)),
             embedding_model=embedding_model,
+            embedding_precision=embedding_precision,
             embedding_model_dir=_resolve(base, env.str("EMBEDDING_MODEL_DIR", embedding_model)),
             device=DEVICES[device],
             ov_config={**DEFAULT_OV_CONFIG, **env.json_object("OV_CONFIG")},
@@ -106,17 +116,23 @@ class Settings:
             max_prompt_bytes=env.int("MAX_PROMPT_BYTES", d["max_prompt_bytes"], minimum=1),
             max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", d["max_concurrent_streams"], minimum=1),
             max_queued_requests=env.int("MAX_QUEUED_REQUESTS", d["max_queued_requests"], minimum=0),
+            kv_cache_mb=env.int("KV_CACHE_MB", 0, minimum=0) or None,
             metrics_port=env.int("METRICS_PORT", 0, minimum=0) or None,
             docs_allow_private_urls=env.bool("DOCS_ALLOW_PRIVATE_URLS", d["docs_allow_private_urls"]),
             docs_max_bytes=env.int("DOCS_MAX_BYTES", d["docs_max_bytes"], minimum=1),
             docs_fetch_timeout=env.float("DOCS_FETCH_TIMEOUT", d["docs_fetch_timeout"], minimum=0.1),
             docs_debounce_seconds=env.float("DOCS_DEBOUNCE_SECONDS", d["docs_debounce_seconds"], minimum=0.0),
             docs_refresh_seconds=env.float("DOCS_REFRESH_SECONDS", d["docs_refresh_seconds"], minimum=0.0),
-            index_dir=_index_dir(base, env, docs_file, embedding_model),
+            index_dir=_index_dir(base, env, docs_file, _index_name(embedding_model, embedding_precision)),
         )
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
+
+
+def _index_name(model: str, precision: str) -> str:
+    """What the persisted index is keyed by: INT8 vectors differ from FP32 ones."""
+    return model if precision == "fp32" else f"{model}+{precision}"
 
 
 def _index_dir(base: Path, env: "_Env", docs_file: Path, embedding_model: str) -> Path | None:

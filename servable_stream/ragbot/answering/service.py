@@ -105,7 +105,8 @@ class RagService:
         """Load models (unless given), build the first index, start the watcher."""
         started = time.monotonic()
         ops_port.serve(settings.metrics_port)
-        embeddings = embeddings or load_embeddings(embedding_folder(settings), settings.embedding_model)
+        embeddings = embeddings or load_embeddings(embedding_folder(settings), settings.embedding_model,
+                                                   settings.embedding_precision)
         backend = backend or load_backend(settings)
         indexer = Indexer.from_settings(settings, embeddings)
         service = cls(settings, embeddings, backend, indexer, IndexHolder(KnowledgeIndex.empty()))

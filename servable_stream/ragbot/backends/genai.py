@@ -17,13 +17,15 @@ from ..errors import GenerationError
 from ..run import RunContext
 from ..settings import Settings
 from .contract import Backend, GenerationOptions, stream_text
+from .folder_tokenizer import FolderTokenizer
 from .genai_engine import ContinuousBatchingEngine
+from .kv_cache import KvCachePlan, log_plan, plan_kv_cache, scheduler_fields
 
 log = logging.getLogger(__name__)
 
 # Scheduler: sized for a handful of chat streams on CPU (see docs/backends.md for the numbers).
+# The KV cache is sized per model and settings at load (kv_cache.py: num_kv_blocks).
 SCHEDULER = {
-    "cache_size": 1,  # GB of KV cache (bf16 KV, TinyLlama: ~22 KB/token, ~46k tokens)
     "max_num_seqs": 16,
     # split-fuse: a long new prompt is prefilled in 1024-token slices alongside the other
     # streams' decode steps, so they keep streaming; measured: no cost for a lone stream
@@ -90,22 +92,46 @@ def generation_config(max_new: int, temperature: float | None, seed: int | None,
     return config
 
 
-def make_pipeline(model_dir, device: str, properties: dict, scheduler: dict | None = None):
+def make_pipeline(model_dir, device: str, properties: dict, scheduler: dict | None = None,
+                  kv_plan: KvCachePlan | None = None):
+    """The engine; without a plan (tests, tools) the KV cache is sized for one context window."""
     import openvino_genai as ov_genai
 
+    if kv_plan is None:
+        kv_plan = plan_kv_cache(model_dir, device, properties, context_window=2048,
+                                max_concurrent_streams=1, max_num_seqs=1)
+    fields = {**SCHEDULER, **scheduler_fields(kv_plan), **(scheduler or {})}
+    if (scheduler or {}).get("cache_size") and "num_kv_blocks" not in scheduler:
+        fields["num_kv_blocks"] = 0  # the caller sized it in GB: num_kv_blocks would win
     config = ov_genai.SchedulerConfig()
-    for key, value in {**SCHEDULER, **(scheduler or {})}.items():
+    for key, value in fields.items():
         setattr(config, key, value)
     props = {**GENAI_PROPERTIES, **{k: v for k, v in properties.items() if v != ""}}
     return ov_genai.ContinuousBatchingPipeline(str(model_dir), config, device, props)
 
 
-def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBackend:
-    from transformers import AutoTokenizer
+def engine_kv_bytes(pipe) -> int | None:
+    """The KV cache the engine allocated, as it reports it (None if this version does not); it
+    allocates the planned blocks at its first step, so 0 before any request."""
+    try:
+        return int(pipe.get_metrics().kv_cache_size_in_bytes)
+    except (AttributeError, TypeError, RuntimeError):
+        return None
 
+
+def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBackend:
     started = time.monotonic()
-    tokenizer = AutoTokenizer.from_pretrained(str(settings.llm_model_dir))
-    pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler)
+    # the folder's tokenizer.json + chat template, without transformers' model stack (torch)
+    tokenizer = FolderTokenizer.load(settings.llm_model_dir)
+    kv_plan = plan_kv_cache(
+        settings.llm_model_dir, settings.device, dict(settings.ov_config),
+        context_window=settings.preset.context_window,
+        max_concurrent_streams=settings.max_concurrent_streams,
+        max_num_seqs=int({**SCHEDULER, **(scheduler or {})}["max_num_seqs"]),
+        override_mb=settings.kv_cache_mb,
+    )
+    pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler, kv_plan)
+    log_plan(kv_plan)
     has_ov_tokenizer = (Path(settings.llm_model_dir) / "openvino_tokenizer.xml").is_file()
     if not has_ov_tokenizer:
         log.warning(

@@ -132,7 +132,7 @@ class Indexer:
     @classmethod
     def from_settings(cls, settings: Settings, embeddings: Embeddings) -> "Indexer":
         return cls(
-            settings.docs_file, embeddings, embedding_model=settings.embedding_model,
+            settings.docs_file, embeddings, embedding_model=settings.embedding_index_name,
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
             policy=FetchPolicy(max_bytes=settings.docs_max_bytes,
                                timeout=settings.docs_fetch_timeout,
