@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
-from .host import REPO, free_port
+from .host import REPO, free_port, terminate
 
 
 class GatewayError(RuntimeError):
@@ -54,15 +54,8 @@ class GatewayProcess:
         raise GatewayError(f"gateway not live after {timeout} s:\n{self.log_text()[-3000:]}")
 
     def stop(self, timeout: float = 15.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         self._log.close()
-        return self.proc.returncode
+        return terminate(self.proc, timeout)
 
     def __enter__(self) -> "GatewayProcess":
         return self

@@ -26,6 +26,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def terminate(proc: subprocess.Popen, timeout: float = 15.0) -> int:
+    """SIGTERM a server process, wait for it (SIGKILL after `timeout`), return its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class HostError(RuntimeError):
     """The host died or did not become live/ready in time; the message has the log tail."""
 
@@ -126,15 +138,8 @@ class HostProcess:
     # -- lifecycle ------------------------------------------------------------------
     def stop(self, timeout=15.0) -> int:
         """SIGTERM, wait, return the exit code (SIGKILL after timeout)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
         self._log.close()
-        return self.proc.returncode
+        return terminate(self.proc, timeout)
 
     def __enter__(self):
         return self

@@ -48,6 +48,16 @@ def prompt_input(payload: str | bytes | dict, raw: bool = False, name: str = "pr
     return inp
 
 
+def chunks(events) -> list[str]:
+    """The completion texts among decoded events."""
+    return [e.payload for e in events if e.kind == "chunk"]
+
+
+def arrivals(events) -> list[float]:
+    """When each completion chunk arrived (perf_counter)."""
+    return [e.at for e in events if e.kind == "chunk"]
+
+
 def decode(result, error, at: float) -> tuple[Event, int | None]:
     """(event, OVMS_MP_TIMESTAMP or None) of one stream callback."""
     if error is not None:
@@ -123,11 +133,11 @@ class KServeStream:
 
     @property
     def text(self) -> str:
-        return "".join(e.payload for e in self.got if e.kind == "chunk")
+        return "".join(chunks(self.got))
 
     @property
     def arrivals(self) -> list[float]:
-        return [e.at for e in self.got if e.kind == "chunk"]
+        return arrivals(self.got)
 
     def half_close(self) -> None:
         """Close the request side; returns when the RPC has ended (its status is an event)."""
@@ -163,20 +173,20 @@ class Answer(NamedTuple):
 
     @property
     def text(self) -> str:
-        return "".join(e.payload for e in self.events if e.kind == "chunk")
+        return "".join(chunks(self.events))
 
     @property
     def chunks(self) -> list[str]:
-        return [e.payload for e in self.events if e.kind == "chunk"]
+        return chunks(self.events)
 
     @property
     def arrivals(self) -> list[float]:
-        return [e.at for e in self.events if e.kind == "chunk"]
+        return arrivals(self.events)
 
     @property
     def ttft_s(self) -> float | None:
-        arrivals = self.arrivals
-        return arrivals[0] - self.started if arrivals else None
+        times = arrivals(self.events)
+        return times[0] - self.started if times else None
 
 
 def ask(url: str, payload, timeout: float = 120, model: str = MODEL) -> Answer:
