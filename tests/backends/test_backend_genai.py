@@ -231,3 +231,44 @@ def test_llm_backend_setting(backend_docs):
     assert Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_BACKEND="GenAI")).llm_backend == "genai"
     with pytest.raises(ConfigError, match="optimum, genai"):
         Settings.from_env(SERVABLE, rag_env(backend_docs, LLM_BACKEND="vllm"))
+
+
+@pytest.mark.parametrize("backend_name", ["genai", "optimum"])
+def test_after_loading_the_weight_file_pages_are_given_back(tmp_path, backend_docs, caplog, monkeypatch,
+                                                            backend_name):
+    """Load warms the model up (the plugin reads and repacks its weights: most of the file is
+    resident) and then releases the mapped file's pages: the process holds a fraction of the
+    file, and the backend still generates."""
+    import logging
+    import shutil
+
+    from ragbot import mapped_weights
+    from ragbot.backends.loading import load_backend
+    from ragbot.settings import Settings
+
+    from probes.knowledge import SERVABLE, rag_env
+    from probes.models import tiny_random_dir
+
+    shutil.copytree(tiny_random_dir(), tmp_path / "model")  # a mapping of its own
+    weights = tmp_path / "model" / "openvino_model.bin"
+    resident_at_release = []
+    real_release = mapped_weights.release
+
+    def spy(path):
+        resident_at_release.append(mapped_weights.resident_bytes(path))
+        return real_release(path)
+
+    monkeypatch.setattr(mapped_weights, "release", spy)
+    with caplog.at_level(logging.INFO, logger="ragbot.mapped_weights"):
+        llm = load_backend(Settings.from_env(SERVABLE, rag_env(
+            backend_docs, LLM_MODEL_DIR=str(tmp_path / "model"), LLM_BACKEND=backend_name)))
+    try:
+        assert "LLM: released" in caplog.text
+        assert resident_at_release[-1] > weights.stat().st_size // 2  # the plugin read the weights
+        if backend_name == "genai":  # its tokens went through the model into the KV cache
+            assert llm.engine._pipe.get_metrics().max_cache_usage > 0, "the warm-up request never ran"
+        assert mapped_weights.resident_bytes(weights) < weights.stat().st_size // 4
+        _, stats = run(llm, STORY, max_new_tokens=8, ignore_eos=True)
+        assert stats.completion_tokens == 8
+    finally:
+        llm.close()

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import GenerationError
+from ..mapped_weights import release_after_warm_up
 from ..run import RunContext
 from ..settings import Settings
 from .contract import Backend, GenerationOptions, stream_text
 from .folder_tokenizer import FolderTokenizer
-from .genai_engine import ContinuousBatchingEngine
+from .genai_engine import ContinuousBatchingEngine, ids_tensor
 from .kv_cache import KvCachePlan, log_plan, plan_kv_cache, scheduler_fields
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,24 @@ def engine_kv_bytes(pipe) -> int | None:
         return None
 
 
+WARM_UP_REQUEST_ID = 2**62  # never one of the engine's own (it counts from 0)
+
+
+def warm_up(pipe, prompt_ids: list[int]) -> None:
+    """One short request before the engine serves: the CPU plugin compiles its kernels and
+    repacks its weights now, not in the first user's request (and then the file's pages can
+    be released)."""
+    import openvino_genai as ov_genai
+
+    config = ov_genai.GenerationConfig()
+    config.max_new_tokens = config.min_new_tokens = 2
+    config.ignore_eos = True
+    handle = pipe.add_request(WARM_UP_REQUEST_ID, ids_tensor(prompt_ids), config)
+    while pipe.has_non_finished_requests():  # the handle must live: dropping it cancels the request
+        pipe.step()
+    del handle
+
+
 def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBackend:
     started = time.monotonic()
     # the folder's tokenizer.json + chat template, without transformers' model stack (torch)
@@ -132,6 +151,8 @@ def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBacken
     )
     pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler, kv_plan)
     log_plan(kv_plan)
+    warm_up(pipe, tokenizer("warm-up")["input_ids"] or [0])
+    release_after_warm_up(Path(settings.llm_model_dir) / "openvino_model.bin", "LLM")
     has_ov_tokenizer = (Path(settings.llm_model_dir) / "openvino_tokenizer.xml").is_file()
     if not has_ov_tokenizer:
         log.warning(

@@ -114,7 +114,7 @@ class ContinuousBatchingEngine:
                 request.events.put(("done", "cancelled"))
                 continue
             try:
-                request.handle = self._pipe.add_request(request.request_id, _tensor(request.prompt_ids), request.config)
+                request.handle = self._pipe.add_request(request.request_id, ids_tensor(request.prompt_ids), request.config)
             except Exception as exc:  # this request only (e.g. a prompt longer than the KV cache)
                 request.events.put(("error", exc))
                 continue
@@ -197,7 +197,7 @@ class ContinuousBatchingEngine:
                 request.events.put(("error", EngineDeadError("the generation engine is closed")))
 
 
-def _tensor(ids: list[int]):
+def ids_tensor(ids: list[int]):
     import numpy as np
     import openvino as ov
 

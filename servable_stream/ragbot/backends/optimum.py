@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any, Iterator
 
+from ..mapped_weights import release_after_warm_up
 from ..run import RunContext
 from ..settings import Settings
 from .contract import Backend, GenerationOptions, stream_text
@@ -159,7 +160,18 @@ def load_optimum(settings: Settings) -> OptimumBackend:
     model = OVModelForCausalLM.from_pretrained(
         str(settings.llm_model_dir), device=settings.device, ov_config=dict(settings.ov_config)
     )
+    warm_up(model, tokenizer)
+    release_after_warm_up(settings.llm_model_dir / "openvino_model.bin", "LLM")
     log.info(
         "LLM %s loaded on %s in %.1f s (optimum)", settings.llm_model_dir, settings.device, time.monotonic() - started
     )
     return OptimumBackend(model, tokenizer, settings.preset.stop_strings, settings.seed)
+
+
+def warm_up(model: Any, tokenizer: Any) -> None:
+    """Two tokens before serving: the plugin compiles and repacks now, not in the first
+    user's request (and the weight file's pages can then be released)."""
+    ids = tokenizer("warm-up", return_tensors="pt")
+    eos = _model_eos(model) or [tokenizer.eos_token_id]
+    model.generate(**ids, max_new_tokens=2, min_new_tokens=2, do_sample=False,
+                   pad_token_id=_pad_id(tokenizer, eos))

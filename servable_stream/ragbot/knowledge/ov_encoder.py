@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, ModelMissingError
+from ..mapped_weights import release_after_warm_up
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class OpenVINOEncoder:
         self._compiled = ov.Core().compile_model(model, device, properties or {"PERFORMANCE_HINT": "LATENCY"})
         self._request = self._compiled.create_infer_request()
         self.dimension = int(self._compiled.outputs[0].get_partial_shape()[-1].get_length())
+        self.encode(["warm-up"])  # the plugin repacks its weights now; then the file's pages can go
+        release_after_warm_up(path.with_suffix(".bin"), f"embeddings {folder.name}")
 
     def tokenize(self, texts: list[str]) -> list:
         return self._tokenizer.encode_batch(list(texts))
