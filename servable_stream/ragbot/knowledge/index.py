@@ -125,6 +125,9 @@ def index_from_records(records: list[DocRecord], embeddings: Embeddings, started
     import faiss
 
     vectors = np.ascontiguousarray(np.concatenate([r.vectors for r in records]), dtype=np.float32)
+    start = 0
+    for r in records:  # one copy of the vectors, not one per record plus the concatenation
+        r.vectors, start = vectors[start:start + len(r.chunks)], start + len(r.chunks)
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
     keywords = KeywordIndex([t for r in records for t in r.terms])

@@ -3,7 +3,8 @@
 INDEX_DIR holds three files:
   vectors.npy    float32 (chunks x dimension), L2-normalised; read with allow_pickle=False
   chunks.json    [{"text", "metadata": {"source", "title", "section"?, "page"?}, "terms"}],
-                 row i = vector i; "terms" are the chunk's BM25 terms (keywords.py)
+                 row i = vector i; "terms" are the chunk's BM25 terms (keywords.py), one
+                 space-separated string (a list of strings in older files: still read)
   manifest.json  {"format", "version", "embedding_model", "dimension", "chunk_size",
                   "chunk_overlap", "chunk_count", "files": {name: sha256},
                   "documents": [{"entry", "sha256", "start", "end",
@@ -20,6 +21,7 @@ import io
 import json
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +81,9 @@ def writable_dir(path: Path) -> bool:
 def save(index_dir: Path, key: IndexKey, records: list[DocRecord]) -> None:
     chunks, ranges, start = [], [], 0
     for rec in records:
-        chunks += [{"text": c.page_content, "metadata": c.metadata, "terms": t}
+        # one string per chunk, not a JSON list: loading 10k chunks' lists made 1.6M transient
+        # str objects (a 141 MB peak that the allocator kept as RSS)
+        chunks += [{"text": c.page_content, "metadata": c.metadata, "terms": " ".join(t)}
                    for c, t in zip(rec.chunks, rec.terms)]
         doc = {"entry": rec.entry, "sha256": rec.sha256, "start": start,
                "end": start + len(rec.chunks)}
@@ -188,13 +192,14 @@ def _chunks(data, count: int) -> tuple[list[Document], list[list[str]]]:
         if not (isinstance(item, dict) and isinstance(item.get("text"), str)
                 and isinstance(item.get("metadata"), dict)
                 and isinstance(item["metadata"].get("source"), str)
-                and isinstance(item.get("terms"), list)
-                and all(isinstance(t, str) for t in item["terms"])):
+                and (isinstance(item.get("terms"), str)
+                     or isinstance(item.get("terms"), list) and all(isinstance(t, str) for t in item["terms"]))):
             raise IndexStoreError(f"{CHUNKS}: bad chunk record")
         meta = {k: v for k, v in item["metadata"].items()
                 if k in ("source", "title", "section", "page") and isinstance(v, (str, int))}
         chunks.append(Document(page_content=item["text"], metadata=meta))
-        terms.append(list(item["terms"]))
+        listed = item["terms"].split() if isinstance(item["terms"], str) else item["terms"]
+        terms.append([sys.intern(t) for t in listed])  # one str per distinct term
     return chunks, terms
 
 

@@ -10,6 +10,7 @@ the vectors.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Sequence
 
 import numpy as np
@@ -36,7 +37,7 @@ def terms(text: str) -> list[str]:
             continue
         token = _singular(token)
         if token not in STOPWORDS:
-            out.append(token)
+            out.append(sys.intern(token))  # 10k chunks share one str per distinct term
     return out
 
 
