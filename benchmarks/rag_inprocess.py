@@ -16,7 +16,8 @@ def answer_once(service, question: str, new_tokens: int | None = None) -> dict:
 
     t0 = time.perf_counter()
     arrivals = []
-    answer = service.answer(ChatRequest(question=question, max_new_tokens=new_tokens))
+    # exactly new_tokens, as the served side asks (ignore_eos)
+    answer = service.answer(ChatRequest(question=question, max_new_tokens=new_tokens, ignore_eos=True))
     for piece in answer:
         if piece:
             arrivals.append(time.perf_counter())

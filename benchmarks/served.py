@@ -103,7 +103,8 @@ def stream_once(url: str, question: str, new_tokens: int = NEW_TOKENS, timeout: 
                 retrieval: bool = True) -> dict:
     from probes.kserve import ask
 
-    request = {"question": question, "max_new_tokens": new_tokens}
+    # exactly new_tokens each (a random model stops anywhere; the bound counts 8 × 128)
+    request = {"question": question, "max_new_tokens": new_tokens, "ignore_eos": True}
     if not retrieval:
         request["retrieval"] = False
     answer = ask(url, request, timeout=timeout)
