@@ -1,5 +1,5 @@
 """The genai KV cache is sized from the settings (kv_cache.py) and the engine gets exactly that:
-the planned bytes equal what the engine reports it allocated, for the default (bf16) and u8."""
+the planned bytes equal what the engine reports it allocated, for the default (u8) and bf16."""
 from __future__ import annotations
 
 import logging
@@ -62,9 +62,9 @@ def test_settings_read_kv_cache_mb():
         Settings.from_env(SERVABLE, {"KV_CACHE_MB": "lots"})
 
 
-@pytest.mark.parametrize("precision", ["", "u8"])
+@pytest.mark.parametrize("precision", ["", "bf16"])
 def test_the_engine_allocates_what_was_planned_and_start_up_logs_it(tmp_path, caplog, precision):
-    from ragbot.backends.genai import engine_kv_bytes, load_genai
+    from ragbot.backends.genai import engine_kv_bytes, engine_properties, load_genai
     from ragbot.settings import Settings
 
     ov_config = '{"KV_CACHE_PRECISION": "%s"}' % precision if precision else "{}"
@@ -74,9 +74,21 @@ def test_the_engine_allocates_what_was_planned_and_start_up_logs_it(tmp_path, ca
         backend = load_genai(settings)
     try:
         "".join(generate(backend, "<|user|>\nHi</s>\n<|assistant|>\n", max_new_tokens=2, ignore_eos=True))
-        plan = plan_kv_cache(tiny_random_dir(), "CPU", dict(settings.ov_config), 2048, 32, 16, override_mb=3)
+        props = engine_properties(dict(settings.ov_config))
+        assert props["KV_CACHE_PRECISION"] == (precision or "u8")  # u8 unless OV_CONFIG says otherwise
+        plan = plan_kv_cache(tiny_random_dir(), "CPU", props, 2048, 32, 16, override_mb=3)
+        assert plan.precision == (precision or "u8")
         assert engine_kv_bytes(backend.engine._pipe) == plan.tokens * plan.bytes_per_token
         logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("KV cache:")]
         assert len(logged) == 1 and "KV_CACHE_MB=3" in logged[0] and " 3 MB " in logged[0]
     finally:
         backend.close()
+
+
+def test_u8_is_the_cpu_default_and_ov_config_overrides_it():
+    from ragbot.backends.genai import engine_properties
+
+    assert engine_properties({}, "CPU") == {"KV_CACHE_PRECISION": "u8"}
+    assert engine_properties({"KV_CACHE_PRECISION": "bf16", "CACHE_DIR": ""}, "CPU") == {"KV_CACHE_PRECISION": "bf16"}
+    assert engine_properties({"KV_CACHE_PRECISION": ""}, "CPU") == {}  # empty: the plugin decides
+    assert engine_properties({}, "GPU.0") == {}  # the GPU plugin keeps its own default

@@ -31,6 +31,7 @@ BLOCK_TOKENS = {"CPU": 32, "GPU": 16}  # the paged-attention block size per devi
 FLOOR_MB = 32  # never below one context window, and never below this
 MEMORY_SHARE_CAP = 0.25  # a computed plan never takes more than this share of physical memory
 DEFAULT_PRECISION = "bf16"  # what ContinuousBatchingPipeline picks without KV_CACHE_PRECISION
+#                             (genai.py gives it u8 unless OV_CONFIG says otherwise)
 _SCALE_BYTES = 8  # f32 scale + f32 zero point
 MB = 1024 * 1024
 
