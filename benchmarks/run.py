@@ -145,7 +145,8 @@ SMOLLM2_DQ = {"dq_32": {"DYNAMIC_QUANTIZATION_GROUP_SIZE": 32}, "dq_128": {"DYNA
 
 
 def smollm2_stage(props: dict) -> dict:
-    """SmolLM2-135M: ours INT8/INT4 in-process vs llama.cpp on the wheel's Q4_1 GGUF."""
+    """SmolLM2-135M: ours (INT8, the preset's INT4, INT4 in the GGUF's Q4_1 layout) in-process,
+    after a DQ sweep of its own, vs llama.cpp on the wheel's Q4_1 GGUF."""
     built = child("smollm2_bench", timeout=3600)
     if "error" in built:
         return {"smollm2": {"build": built}}
@@ -154,7 +155,7 @@ def smollm2_stage(props: dict) -> dict:
     rows["dq_sweep"] = {"decode_tok_s": table, "winner": winner, "prompt_tokens": 256, "new_tokens": 64}
     for name in ("int8", "int4", "int4_q4_1"):
         rows[f"ours_{name}"] = child("ov_backends", {"backend": "genai", "model": built[name], "props": props})
-    # the KV cache's precision, measured before u8 becomes the servable's default
+    # the KV cache's other precision beside the chosen one (u8 is the servable's CPU default)
     kv_other = "bf16" if str(props.get("KV_CACHE_PRECISION", "")).lower() == "u8" else "u8"
     rows[f"ours_int4_kv_{kv_other}"] = child("ov_backends", {
         "backend": "genai", "model": built["int4"], "props": {**props, "KV_CACHE_PRECISION": kv_other}})

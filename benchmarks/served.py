@@ -6,7 +6,8 @@ only the first run embeds it).
 - served_vs_inprocess_decode: the SAME RagService (same env, same questions, genai backend)
   first in-process (`benchmarks.rag_inprocess`, a child process) then through the host, back to
   back. Both use one clock: decode tok/s = (completion_tokens - 1) / (first -> last text chunk),
-  completion_tokens from the end_signal usage (a random model may stop early at EOS).
+  completion_tokens from the end_signal usage; every request asks `ignore_eos`, so each is
+  exactly max_new_tokens (a random model would stop anywhere).
 - concurrency8_vs_single_throughput: 1 gRPC stream, then 8 concurrent streams (distinct
   questions, so distinct retrieved context: no shared prefix), fixed max_new_tokens in the
   pre_prompt JSON; aggregate tok/s = sum(completion_tokens) / (first send -> last end).

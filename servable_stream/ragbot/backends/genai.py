@@ -43,7 +43,8 @@ GENAI_PROPERTIES: dict = {"CPU": {"KV_CACHE_PRECISION": "u8"}}
 
 def engine_properties(ov_config: dict, device: str = "CPU") -> dict:
     """What the engine is given: our defaults for the device under OV_CONFIG (an empty value
-    drops a key)."""
+    drops a key). Applied to OV_CONFIG as given, once for the plan and once in make_pipeline:
+    merged twice, an empty value would bring the default back."""
     merged = {**GENAI_PROPERTIES.get(device.split(".")[0], {}), **ov_config}
     return {k: v for k, v in merged.items() if v != ""}
 
@@ -151,7 +152,7 @@ def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBacken
     started = time.monotonic()
     # the folder's tokenizer.json + chat template, without transformers' model stack (torch)
     tokenizer = FolderTokenizer.load(settings.llm_model_dir)
-    kv_plan = plan_kv_cache(
+    kv_plan = plan_kv_cache(  # sized for the properties make_pipeline will give the engine
         settings.llm_model_dir, settings.device, engine_properties(dict(settings.ov_config), settings.device),
         context_window=settings.preset.context_window,
         max_concurrent_streams=settings.max_concurrent_streams,
