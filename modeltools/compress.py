@@ -17,6 +17,7 @@ from ragbot.acquisition.hub import (
     staging_dir,
 )
 from ragbot.acquisition.presets import Int4Recipe, get_preset
+from ragbot.acquisition.weights import compress_weights
 from ragbot.errors import ModelMissingError
 
 PRECISIONS = ("FP16", "INT8", "INT4")
@@ -63,23 +64,11 @@ def compress_variant(source: Path, precision: str, int4: Int4Recipe, dest: Path 
         if precision == "FP16":
             ov.save_model(model, tmp / MODEL_XML, compress_to_fp16=True)
         else:
-            ov.save_model(_compress_weights(model, precision, int4), tmp / MODEL_XML)
+            ov.save_model(compress_weights(model, precision, int4), tmp / MODEL_XML)
         del model
         assert_stateful(tmp)
     return Variant(precision, dest, (dest / "openvino_model.bin").stat().st_size,
                    time.monotonic() - started)
-
-
-def _compress_weights(model, precision: str, int4: Int4Recipe):
-    import nncf
-
-    if precision == "INT8":
-        return nncf.compress_weights(model)  # INT8 asymmetric, per channel
-    mode = {
-        "int4_sym": nncf.CompressWeightsMode.INT4_SYM,
-        "int4_asym": nncf.CompressWeightsMode.INT4_ASYM,
-    }[int4.mode]
-    return nncf.compress_weights(model, mode=mode, group_size=int4.group_size, ratio=int4.ratio)
 
 
 def _copy_companions(source: Path, dest: Path) -> None:

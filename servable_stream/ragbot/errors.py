@@ -10,7 +10,8 @@ client (the graph fails silently, see docs/ovms_host_parity.md), so `wire_error`
 exception into the `{"code", "message"}` object the servable puts in `end_signal`.
 
     RagError
-    ├── ConfigError ── ModelMissingError, HubError      settings, model folders, the hub
+    ├── ConfigError ── ModelMissingError, HubError,     settings, model folders, the hub,
+    │                  WeightsIntegrityError            weights that are not what the preset records
     ├── InvalidRequestError                             the client's request is malformed
     ├── OverloadedError                                 too many requests in flight
     ├── ServiceClosedError                              finalized (shutdown, config reload)
@@ -45,6 +46,11 @@ class ModelMissingError(ConfigError):
 
 class HubError(ConfigError):
     """The hub can't provide the model (unreachable, gated without token, unknown id)."""
+
+
+class WeightsIntegrityError(ConfigError):
+    """Downloaded or assembled weights differ from what the preset records (size, SHA-256):
+    nothing is exported from them."""
 
 
 class InvalidRequestError(RagError):

