@@ -20,6 +20,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ..errors import DocumentError
 from .fetching import FetchPolicy, Validators, fetch_url
+from .hygiene import remove_directives
 from .parsing import parse_document
 
 log = logging.getLogger(__name__)
@@ -91,26 +92,35 @@ def fetch_entry(entry: str, base_dir: Path, policy: FetchPolicy,
     return RawDocument(entry, str(path), content, None, hashlib.sha256(content).hexdigest())
 
 
+REMOVED = "removed"  # chunk metadata: what hygiene.remove_directives cut from its section
+
+
 def split_raw(raw: RawDocument, splitter: RecursiveCharacterTextSplitter) -> list[Document]:
     """Parse and split one document; chunks carry source (the entry), title, section (the
     heading path of Markdown and HTML, e.g. "Care > Descaling") and page (PDF). A section is
-    split further only when it is longer than a chunk, so a heading stays with its text."""
+    split further only when it is longer than a chunk, so a heading stays with its text.
+    Sentences that address the assistant are cut out first; the first chunk of their
+    section says so (metadata "removed"), for the knowledge status."""
     try:
         pages = parse_document(raw.content, source=raw.location, content_type=raw.content_type)
     except DocumentError as exc:
         raise DocumentError(f"{raw.entry}: {exc}") from None
-    documents = []
+    chunks = []
     for page in pages:
         title = page.title or _title(page.text, raw.location)
         parts = sections(page.text, title) if page.headings else [("", page.text)]
         for section, body in parts:
+            body, removed = remove_directives(body)
             metadata = {"source": raw.entry, "title": title}
             if section:
                 metadata["section"] = section
             if page.page is not None:
                 metadata["page"] = page.page
-            documents.append(Document(page_content=body, metadata=metadata))
-    chunks = [c for c in splitter.split_documents(documents) if c.page_content.strip()]
+            pieces = [c for c in splitter.split_documents([Document(page_content=body, metadata=metadata)])
+                      if c.page_content.strip()]
+            if removed and pieces:
+                pieces[0].metadata[REMOVED] = "; ".join(r.describe() for r in removed)
+            chunks += pieces
     if not chunks:
         raise DocumentError(f"{raw.entry}: no text")
     return chunks
@@ -157,8 +167,16 @@ def context_text(chunk: Document) -> str:
     return f"{where}\n\n{chunk.page_content}" if where else chunk.page_content
 
 
+# Where a section longer than a chunk is cut, best first: paragraphs, lines, then sentence
+# ends (kept with their sentence), clauses, words. A chunk so starts and ends on a sentence
+# boundary wherever the text allows, and the overlap repeats whole sentences, so a sentence
+# keeps the one before it that names its subject.
+SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", "")
+
+
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
-    return RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    return RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap,
+                                          separators=list(SEPARATORS), keep_separator="end")
 
 
 def docs_fingerprint(docs_file: Path, max_bytes: int) -> str:

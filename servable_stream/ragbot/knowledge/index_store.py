@@ -2,7 +2,7 @@
 
 INDEX_DIR holds three files:
   vectors.npy    float32 (chunks x dimension), L2-normalised; read with allow_pickle=False
-  chunks.json    [{"text", "metadata": {"source", "title", "section"?, "page"?}, "terms"}],
+  chunks.json    [{"text", "metadata": {"source", "title", "section"?, "page"?, "removed"?}, "terms"}],
                  row i = vector i; "terms" are the chunk's BM25 terms (keywords.py), one
                  space-separated string (a list of strings in older files: still read)
   manifest.json  {"format", "version", "embedding_model", "dimension", "chunk_size",
@@ -34,7 +34,8 @@ from ..errors import IndexStoreError
 log = logging.getLogger(__name__)
 
 FORMAT = "ragbot-index"
-VERSION = 2  # 2: chunks by section, embedded with their title and heading path
+VERSION = 3  # 2: chunks by section, embedded with their title and heading path; 3: split at
+#             sentence ends, directives to the assistant cut out (hygiene.py)
 MANIFEST, VECTORS, CHUNKS = "manifest.json", "vectors.npy", "chunks.json"
 
 
@@ -196,7 +197,7 @@ def _chunks(data, count: int) -> tuple[list[Document], list[list[str]]]:
                      or isinstance(item.get("terms"), list) and all(isinstance(t, str) for t in item["terms"]))):
             raise IndexStoreError(f"{CHUNKS}: bad chunk record")
         meta = {k: v for k, v in item["metadata"].items()
-                if k in ("source", "title", "section", "page") and isinstance(v, (str, int))}
+                if k in ("source", "title", "section", "page", "removed") and isinstance(v, (str, int))}
         chunks.append(Document(page_content=item["text"], metadata=meta))
         listed = item["terms"].split() if isinstance(item["terms"], str) else item["terms"]
         terms.append([sys.intern(t) for t in listed])  # one str per distinct term

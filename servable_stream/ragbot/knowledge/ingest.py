@@ -26,6 +26,7 @@ from ..errors import DocumentError, IndexStoreError
 from ..settings import Settings
 from . import index_store
 from .documents import (
+    REMOVED,
     context_text,
     docs_fingerprint,
     fetch_entry,
@@ -268,6 +269,10 @@ class Indexer:
             log.warning("skipping document %s: %s", entry, reason)
             report.skipped.append((entry, reason))
             return None
+        for chunk in chunks:
+            if chunk.metadata.get(REMOVED):
+                log.warning("document %s: cut text that addresses the assistant (%s)", entry,
+                            chunk.metadata[REMOVED])
         record = DocRecord(entry, raw.sha256, chunks, None, [], now,
                            raw.validators.etag, raw.validators.last_modified)
         (report.changed if old is not None else report.added).append(entry)

@@ -1,5 +1,8 @@
 """Bytes of one document -> text pages (plain text, Markdown, HTML, PDF).
 
+What a reader cannot see is not part of a page: invisible characters, comments and hidden
+HTML elements are dropped here (hygiene.py says why).
+
 The format comes from the content type when it is specific; a missing or generic one
 (application/octet-stream, text/plain) falls back to magic bytes and the extension of
 the URL path or file name. Every failure is a DocumentError whose message says why,
@@ -14,6 +17,7 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from ..errors import DocumentError, UnsupportedFormatError
+from .hygiene import drop_comments, strip_invisible
 
 __all__ = ["ParsedPage", "parse_document", "detect_format", "sniff"]
 
@@ -138,6 +142,16 @@ def _html_parser() -> str:
         return "html.parser"
 
 
+_HIDDEN_STYLE = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]))",
+                           re.IGNORECASE)
+
+
+def _hidden(tag) -> bool:
+    attrs = getattr(tag, "attrs", None) or {}
+    return ("hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true"
+            or bool(_HIDDEN_STYLE.search(str(attrs.get("style", "")))))
+
+
 def _parse_html(content: bytes, charset: str | None, source: str) -> list[ParsedPage]:
     from bs4 import BeautifulSoup
 
@@ -148,6 +162,8 @@ def _parse_html(content: bytes, charset: str | None, source: str) -> list[Parsed
     elif (h1 := soup.find("h1")) and h1.get_text(strip=True):
         title = " ".join(h1.get_text().split())
     for tag in soup.find_all(_HTML_DROP):
+        tag.decompose()
+    for tag in soup.find_all(_hidden):  # what a reader never sees is not part of the page
         tag.decompose()
     root = soup.find("main") or soup.find("article") or soup.body or soup
     for br in root.find_all("br"):
@@ -203,10 +219,18 @@ def parse_document(content: bytes, *, source: str, content_type: str | None) -> 
     fmt = detect_format(content, source, content_type)
     _, charset = _mime_and_charset(content_type)
     if fmt == PDF:
-        return _parse_pdf(content, source)
-    if fmt == HTML:
-        return _parse_html(content, charset, source)
-    text = _require_text(_decode(content, charset), source)
-    if fmt == MARKDOWN:
-        return [ParsedPage(text, _markdown_title(text), None, headings=True)]
-    return [ParsedPage(text, None, None)]
+        pages = _parse_pdf(content, source)
+    elif fmt == HTML:
+        pages = _parse_html(content, charset, source)
+    else:
+        text = _require_text(drop_comments(strip_invisible(_decode(content, charset))), source)
+        if fmt == MARKDOWN:
+            return [ParsedPage(text, _markdown_title(text), None, headings=True)]
+        return [ParsedPage(text, None, None)]
+    # invisible characters go from every format (hygiene.py); pages left empty go too
+    pages = [ParsedPage(strip_invisible(p.text), p.title and strip_invisible(p.title), p.page, p.headings)
+             for p in pages]
+    pages = [p for p in pages if p.text.strip()]
+    if not pages:
+        raise DocumentError(f"no text in {source}")
+    return pages

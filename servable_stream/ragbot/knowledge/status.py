@@ -2,7 +2,8 @@
 the last rebuild went. Served by the host's REST port (GET /v2/models/<name>/status) or,
 under real OVMS, by the servable's own METRICS_PORT server (GET /status).
 
-    {"documents": [{"source", "title", "chunks", "last_fetched", "state", "reason"?}],
+    {"documents": [{"source", "title", "chunks", "last_fetched", "state", "reason"?,
+                    "removed"?: ["<why>: “<what it said>”", ...]}],
      "totals": {"documents", "chunks", "ok", "stale", "skipped"},
      "last_rebuild": {...RebuildReport, times as ISO 8601 UTC} | null,
      "rebuilding": {"checked", "total", "started"} | null,
@@ -10,10 +11,12 @@ under real OVMS, by the servable's own METRICS_PORT server (GET /status).
 
 Document states describe the index that answers now (in docs.txt order): "ok" (indexed
 from its last fetch), "stale" (a transient failure: served from the copy of `last_fetched`,
-the reason says why) and "skipped" (listed but not indexed, with the reason).
+the reason says why) and "skipped" (listed but not indexed, with the reason). "removed"
+lists what was cut from a document because it addressed the assistant (hygiene.py).
 """
 from __future__ import annotations
 
+from .documents import REMOVED
 from .index import KnowledgeIndex
 from .ingest import RebuildProgress, RebuildReport, utc_iso
 
@@ -30,6 +33,9 @@ def documents(index: KnowledgeIndex) -> list[dict]:
                "last_fetched": utc_iso(record.fetched_at), "state": OK}
         if record.entry in stale:
             doc.update(state=STALE, reason=stale[record.entry])
+        removed = [c.metadata[REMOVED] for c in record.chunks if c.metadata.get(REMOVED)]
+        if removed:
+            doc["removed"] = removed
         out[record.entry] = doc
     for entry, reason in skipped.items():
         out.setdefault(entry, {"source": entry, "title": None, "chunks": 0, "last_fetched": None,
