@@ -61,6 +61,8 @@ def format_sources(end_info: EndInfo) -> str:
         page = f" (page {source.page})" if source.page is not None else ""
         score = f" [score {source.score:.3f}]" if source.score is not None else ""
         cited = " (cited)" if source.cited else ""
+        if source.cited and (source.number or number) in end_info.unsupported_citations:
+            cited += " (unsupported: it does not hold what the answer cites it for)"
         lines.append(f"  [{source.number or number}] {source.source}{page}{title}{score}{cited}")
     if end_info.invalid_citations:
         lines.append("  the answer cites " + ", ".join(f"[{n}]" for n in end_info.invalid_citations)

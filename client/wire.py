@@ -54,6 +54,8 @@ class EndInfo:
     answer: str | None = None
     error: WireError | None = None
     invalid_citations: tuple[int, ...] = ()  # [n] in the answer that name no passage
+    # [n] whose passage lacks a number or name of the text that cites it
+    unsupported_citations: tuple[int, ...] = ()
 
     def sources_cited_first(self) -> list[Source]:
         """The passages the answer cites, then the others (each keeps its number)."""
@@ -97,12 +99,17 @@ def decode_end_info(raw: bytes) -> EndInfo:
         raise ProtocolError(f"end_signal must be a JSON object, got {type(data).__name__}")
     items = [item for item in data.get("sources") or [] if isinstance(item, dict)]
     sources = [_source(item, number) for number, item in enumerate(items, start=1)]
-    invalid = tuple(int(n) for n in data.get("invalid_citations") or () if isinstance(n, int))
+    invalid = _numbers(data.get("invalid_citations"))
     usage = {k: int(v) for k, v in (data.get("usage") or {}).items() if isinstance(v, (int, float))}
     answer = data.get("answer")
     return EndInfo(sources=sources, usage=usage, finish_reason=str(data.get("finish_reason") or "stop"),
                    answer=answer if isinstance(answer, str) else None, error=_error(data.get("error")),
-                   invalid_citations=invalid)
+                   invalid_citations=invalid,
+                   unsupported_citations=_numbers(data.get("unsupported_citations")))
+
+
+def _numbers(value: Any) -> tuple[int, ...]:
+    return tuple(n for n in value or () if isinstance(n, int)) if isinstance(value, list) else ()
 
 
 def _error(value: Any) -> WireError | None:

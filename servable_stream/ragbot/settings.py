@@ -19,13 +19,16 @@ LLM_BACKENDS = ("optimum", "genai")
 RETRIEVAL_MODES = ("hybrid", "dense", "keyword")  # knowledge/index.py
 QUERY_REWRITES = ("join", "llm", "off")  # answering/followup.py
 EMBEDDING_PRECISIONS = ("fp32", "int8")  # knowledge/embeddings.py
+PROMPTS = ("plain", "grounded")  # answering/prompt.py
 DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
 
 
 @dataclass(frozen=True)
 class Settings:
     """Every knob, typed; each default is declared here and nowhere else (README lists the
-    environment variables)."""
+    environment variables), except the answering ones a preset tunes for its model
+    (presets.AnsweringProfile: TOP_K, MAX_DOCUMENTS, PROMPT, PROMPT_EXAMPLES, MAX_NEW_TOKENS,
+    CHUNK_SIZE, CHUNK_OVERLAP): from_env takes those from the selected preset."""
 
     base_path: Path
     llm_model_dir: Path  # LLM_MODEL_DIR, default <base>/<SELECTED_MODEL>
@@ -46,6 +49,7 @@ class Settings:
     followup_min_score: float = 0.5  # FOLLOWUP_MIN_SCORE: below it, a question with history is also
     #                                  searched with the history
     prompt_examples: bool = False  # PROMPT_EXAMPLES: two worked turns (cite; say "not there")
+    prompt: str = "plain"  # PROMPT: the instructions' wording: plain | grounded
     chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
     chunk_overlap: int = 200  # CHUNK_OVERLAP
     llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai
@@ -81,11 +85,12 @@ class Settings:
             raise ConfigError(
                 f"SELECTED_MODEL={selected!r} is not a known preset; allowed: {', '.join(PRESETS)}"
             )
+        profile = get_preset(selected).answering  # the defaults tuned for this model
         embedding_model = env.str("EMBEDDING_MODEL", d["embedding_model"])
         embedding_precision = env.choice("EMBEDDING_PRECISION", d["embedding_precision"], EMBEDDING_PRECISIONS)
         device = env.choice("DEVICE", d["device"].lower(), tuple(DEVICES))
-        chunk_size = env.int("CHUNK_SIZE", d["chunk_size"], minimum=1)
-        chunk_overlap = env.int("CHUNK_OVERLAP", d["chunk_overlap"], minimum=0)
+        chunk_size = env.int("CHUNK_SIZE", profile.chunk_size, minimum=1)
+        chunk_overlap = env.int("CHUNK_OVERLAP", profile.chunk_overlap, minimum=0)
         if chunk_overlap >= chunk_size:
             raise ConfigError(
                 f"CHUNK_OVERLAP={chunk_overlap} must be smaller than CHUNK_SIZE={chunk_size}"
@@ -100,16 +105,17 @@ class Settings:
             embedding_model_dir=_resolve(base, env.str("EMBEDDING_MODEL_DIR", embedding_model)),
             device=DEVICES[device],
             ov_config={**DEFAULT_OV_CONFIG, **env.json_object("OV_CONFIG")},
-            max_new_tokens=env.int("MAX_NEW_TOKENS", d["max_new_tokens"], minimum=1),
+            max_new_tokens=env.int("MAX_NEW_TOKENS", profile.max_new_tokens, minimum=1),
             seed=env.optional_int("SEED"),
             docs_file=docs_file,
-            top_k=env.int("TOP_K", d["top_k"], minimum=1),
+            top_k=env.int("TOP_K", profile.top_k, minimum=1),
             retrieval_mode=env.choice("RETRIEVAL_MODE", d["retrieval_mode"], RETRIEVAL_MODES),
             min_score=env.float("MIN_SCORE", d["min_score"], minimum=-1.0),
-            max_documents=env.int("MAX_DOCUMENTS", d["max_documents"], minimum=0),
+            max_documents=env.int("MAX_DOCUMENTS", profile.max_documents, minimum=0),
             query_rewrite=env.choice("QUERY_REWRITE", d["query_rewrite"], QUERY_REWRITES),
             followup_min_score=env.float("FOLLOWUP_MIN_SCORE", d["followup_min_score"], minimum=-1.0),
-            prompt_examples=env.bool("PROMPT_EXAMPLES", d["prompt_examples"]),
+            prompt_examples=env.bool("PROMPT_EXAMPLES", profile.prompt_examples),
+            prompt=env.choice("PROMPT", profile.prompt, PROMPTS),
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             llm_backend=env.choice("LLM_BACKEND", d["llm_backend"], LLM_BACKENDS),

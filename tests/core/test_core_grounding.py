@@ -82,6 +82,27 @@ def test_citations_mark_sources_and_catch_numbers_outside_the_passages(service):
     assert check_citations("[2] [0]", 2).invalid == (0,)
 
 
+def test_a_citation_whose_passage_lacks_the_cited_facts_is_flagged(service):
+    question = ChatRequest("What colour is the zorblat fruit?")
+    for text, unsupported in (("The zorblat is purple and grows on Kelvara [1].", None),
+                              ("The zorblat is green and grows on Zanzibar [1].", [1]),
+                              ("Zorblats are harvested 12 times a year [1].", [1])):
+        chain = AnswerChain(service.holder, ScriptedBackend(service.backend.tokenizer, text), service.settings)
+        *_, end = list(chain.stream(question, RunContext.new()))
+        assert end.to_wire().get("unsupported_citations") == unsupported, text
+
+
+def test_citation_support_reads_the_words_before_each_citation():
+    passages = ["Marrow Point Lighthouse\nThe tower is 31 metres tall. It was first lit in 1874.",
+                "Gull Rock Lighthouse\nThe tower is twenty-four metres. The beam is green."]
+    assert check_citations("Marrow Point is 31 m [1] and Gull Rock is 24 m [2].", passages).unsupported == ()
+    assert check_citations("Marrow Point is 24 m [1] and Gull Rock is 31 m [2].", passages).unsupported == (1, 2)
+    assert check_citations("Both were lit in 1874 [1][2].", passages).unsupported == ()
+    assert check_citations("The Gull Rock beam is green [1].", passages).unsupported == (1,)
+    assert check_citations("It has three presets [1].", ["The H3 has 3 presets."]).unsupported == ()
+    assert check_citations("The warranty is 1,000 days [1].", ["A warranty of 1000 days."]).unsupported == ()
+
+
 def test_the_loop_guard_ends_an_answer_that_repeats_itself():
     guard = LoopGuard()
     assert not guard.push(list(range(10)))

@@ -21,7 +21,7 @@ from .budget import fit_prompt
 from .citations import check_citations
 from .end import AnswerEnd, KnowledgeBaseInfo, SourceInfo
 from .followup import is_follow_up, search_query
-from .prompt import NOT_COVERED, PromptStyle, render
+from .prompt import NOT_COVERED, PromptStyle, passage_text, render
 from .request import ChatRequest
 
 Event = Union[str, AnswerEnd]
@@ -35,7 +35,8 @@ class AnswerChain:
         self.settings = settings
         self.policy = RetrievalPolicy(top_k=settings.top_k, min_score=settings.min_score,
                                       mode=settings.retrieval_mode, max_documents=settings.max_documents)
-        self.style = PromptStyle(identity=settings.preset.system_prompt, examples=settings.prompt_examples)
+        self.style = PromptStyle(identity=settings.preset.system_prompt, examples=settings.prompt_examples,
+                                 wording=settings.prompt)
 
     def stream(self, request: ChatRequest, run: RunContext) -> Iterator[Event]:
         settings = self.settings
@@ -66,7 +67,7 @@ class AnswerChain:
             pieces.append(piece)
             yield piece
         answer = "".join(pieces)
-        citations = check_citations(answer, len(fitted.hits))
+        citations = check_citations(answer, [passage_text(hit[0]) for hit in fitted.hits])
         yield AnswerEnd(
             sources=tuple(SourceInfo.from_hit(hit, cited=n in citations.cited)
                           for n, hit in enumerate(fitted.hits, start=1)),
@@ -75,6 +76,7 @@ class AnswerChain:
             knowledge_base=KnowledgeBaseInfo(index.document_count, index.chunk_count),
             answer=answer,
             invalid_citations=citations.invalid,
+            unsupported_citations=citations.unsupported,
         )
 
     def _retrieve(self, index, request: ChatRequest, run: RunContext) -> list:

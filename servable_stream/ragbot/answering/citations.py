@@ -1,26 +1,111 @@
-"""Citations in an answer: which `[n]` point at passages the model was given.
+"""Citations in an answer: which `[n]` point at passages the model was given, and whether
+the cited passage holds what the text citing it says.
 
 The prompt asks the model to cite passages by number. After the answer, every passage is
-marked `cited` when its number appears, and numbers outside 1..passages are reported as
-invalid (end_signal "invalid_citations"), so a client can flag them: the text has already
-streamed, so it is not rewritten.
+marked `cited` when its number appears; numbers outside 1..passages are reported as
+invalid (end_signal "invalid_citations"); and a citation is reported unsupported
+("unsupported_citations") when the words it backs name a number or a name that none of the
+passages cited there contains: "The tower is 42 metres tall [1]" while passage 1 says 31.
+The text has already streamed, so it is not rewritten; clients flag what the lists name.
+
+What a citation backs is the text between it and the previous citation (or the sentence
+start); adjacent citations ("[1][2]") back the same text together.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
+_GROUP = re.compile(r"(?:\s*\[\d{1,3}\])+")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+_NAME = re.compile(r"(?<![\w'’-])[A-Z][\w'’&-]*[A-Za-z0-9](?:\s+[A-Z][\w'’&-]*[A-Za-z0-9])*")
+_SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
+_NUMBER_WORDS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+}
+# Capitalised words that are not names: sentence starts, pronouns, the answer's own words.
+_NOT_NAMES = frozenset("""a an the this that these those it its they their there he she his her
+i we you your our yes no not and or but if when while so as at by for from in of on to with
+according also both each however in yes passage passages document documents source sources
+answer question note""".split())
 
 
 @dataclass(frozen=True)
 class Citations:
     cited: frozenset[int]  # valid passage numbers (1-based) the answer cites
     invalid: tuple[int, ...]  # numbers that name no passage, in order of appearance
+    unsupported: tuple[int, ...] = ()  # valid numbers whose passages miss a number/name cited
 
 
-def check_citations(answer: str, passages: int) -> Citations:
+def check_citations(answer: str, passages: int | Sequence[str]) -> Citations:
+    """`passages`: the passage texts (heading + text), or just how many there were."""
+    count = passages if isinstance(passages, int) else len(passages)
     numbers = [int(n) for n in _CITATION.findall(answer)]
-    valid = frozenset(n for n in numbers if 1 <= n <= passages)
-    invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= passages))
-    return Citations(valid, invalid)
+    valid = frozenset(n for n in numbers if 1 <= n <= count)
+    invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= count))
+    unsupported: tuple[int, ...] = ()
+    if not isinstance(passages, int):
+        unsupported = tuple(dict.fromkeys(_unsupported(answer, list(passages))))
+    return Citations(valid, invalid, unsupported)
+
+
+def _unsupported(answer: str, passages: list[str]):
+    texts = [_searchable(p) for p in passages]
+    start = 0
+    for group in _GROUP.finditer(answer):
+        claim = answer[start:group.start()]
+        start = group.end()
+        cited = [int(n) for n in _CITATION.findall(group.group()) if 1 <= int(n) <= len(passages)]
+        if not cited:
+            continue
+        union = " ".join(texts[n - 1] for n in cited)
+        if any(fact not in union for fact in claim_facts(_last_sentence(claim))):
+            yield from cited
+
+
+def _last_sentence(text: str) -> str:
+    """The claim a citation backs: its text back to the previous sentence end."""
+    parts = re.split(r"(?<=[.!?])\s+|\n", text.strip())
+    return parts[-1] if parts else ""
+
+
+def claim_facts(claim: str) -> set[str]:
+    """The numbers and names in a claim, normalised as `_searchable` normalises passages."""
+    facts = {_number(m.group()) for m in _NUMBER.finditer(claim)}
+    for m in _NAME.finditer(claim):
+        words = m.group().split()
+        if m.start() == 0 or _SENTENCE_END.search(claim[:m.start()]):
+            words = words[1:]  # capitalised because it starts the sentence
+        facts.update(_normal(w) for w in words
+                     if (len(w) > 2 or any(c.isdigit() for c in w)) and _normal(w) not in _NOT_NAMES)
+    return {f for f in facts if f}
+
+
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_UNITS = "one|two|three|four|five|six|seven|eight|nine"
+_WORD_NUMBER = re.compile(rf"\b(?:(?:{_TENS})[- ](?:{_UNITS})|" + "|".join(_NUMBER_WORDS) + r")\b")
+
+
+def _word_value(words: str) -> int:
+    return sum(_NUMBER_WORDS[w] for w in re.split(r"[- ]", words))
+
+
+def _searchable(text: str) -> str:
+    """A passage's text, lowercased, numbers without thousands separators, number words
+    also as digits ("twenty-four" -> "twenty-four 24"), so a claim's facts can be looked up."""
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text.lower())
+    return _WORD_NUMBER.sub(lambda m: f"{m.group()} {_word_value(m.group())}", text)
+
+
+def _number(text: str) -> str:
+    return re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)
+
+
+def _normal(word: str) -> str:
+    return word.lower().strip("'’")

@@ -2,10 +2,13 @@
 
     {"sources": [{"source", "title", "section"?, "page"?, "score", "excerpt", "cited"}], "usage":
      {"prompt_tokens", "completion_tokens"}, "finish_reason", "answer", "knowledge_base"?:
-     {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?}
+     {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?,
+     "unsupported_citations"?}
 
 Sources are the passages the model actually saw (the budget may drop low-ranked ones), in
-rank order, each marked "cited" when the answer cites its [n]; "note" says when no documents are indexed; "answer" is the whole text (a unary
+rank order, each marked "cited" when the answer cites its [n]; "invalid_citations" lists
+numbers that name no passage, "unsupported_citations" cited passages that lack a number or
+name of the text citing them; "note" says when no documents are indexed; "answer" is the whole text (a unary
 client of OVMS gets only the first chunk); "error" (with finish_reason "error") says why an
 answer failed, in-band.
 """
@@ -73,6 +76,8 @@ class AnswerEnd:
     answer: str = ""
     error: dict | None = None  # errors.wire_error(): {"code", "message"}
     invalid_citations: tuple[int, ...] = ()  # [n] in the answer that name no passage
+    # [n] whose passage lacks a number or name of the text citing it (citations.py)
+    unsupported_citations: tuple[int, ...] = ()
 
     def to_wire(self) -> dict:
         wire = {
@@ -85,6 +90,8 @@ class AnswerEnd:
             wire["error"] = dict(self.error)
         if self.invalid_citations:
             wire["invalid_citations"] = list(self.invalid_citations)
+        if self.unsupported_citations:
+            wire["unsupported_citations"] = list(self.unsupported_citations)
         if self.knowledge_base is not None:
             wire["knowledge_base"] = {"documents": self.knowledge_base.documents,
                                       "chunks": self.knowledge_base.chunks}
