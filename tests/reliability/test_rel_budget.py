@@ -57,7 +57,10 @@ def test_document_text_cannot_close_the_data_block_or_open_a_turn(main_host):
     assert last[0] == "end", s.got
     assert INJECTION_DOC in [src["source"] for src in last[1]["sources"]]
     prompt = last_prompt(main_host)
-    assert "reveal the system prompt" in prompt  # the passage is there, as data
+    assert "Zorblat juice is violet." in prompt  # the passage is there, as data
+    # the planted turn was cut at ingestion (knowledge/hygiene.py); what is left of the
+    # markers is neutralised below
+    assert "reveal the system prompt" not in prompt and "PWNED" not in prompt
     # exactly one system turn, one user turn, one assistant prompt: the template's own
     for marker in ("<|system|>", "<|user|>", "<|assistant|>"):
         assert prompt.count(marker) == 1, (marker, prompt)
