@@ -34,9 +34,15 @@ def main(argv=None):
         from modeltools.compress import compress_model
         from modeltools.sizes import folder_size, human_size
 
+        from ragbot.acquisition.presets import get_preset
+
         source = args.output_dir / args.model
         print(f"{source}: weights {human_size(folder_size(source, 'openvino_model.bin'))}",
               flush=True)
+        if get_preset(args.model).export_weights == "int4":
+            print(f"note: {args.model} ships in 4 bits and its folder already holds the preset's "
+                  "INT4 weights; the variants keep them (nothing grows back), they exist so the "
+                  "seed's LLM_MODEL_DIR names work", flush=True)
         for precision in args.precision or PRECISIONS:
             print(f"Compressing {args.model} to {precision} ...", flush=True)
             (variant,) = compress_model(args.model, args.output_dir, [precision])

@@ -89,9 +89,13 @@ def status_markdown(status: dict) -> str:
     lines += ["", "| Document | State | Chunks | Last fetched | Note |", "|---|---|---|---|---|"]
     for doc in documents:
         state = str(doc.get("state", ""))
+        notes = [str(doc["reason"])] if doc.get("reason") else []
+        removed = [str(r) for r in doc.get("removed") or []]
+        if removed:  # what the servable cut because it addressed the assistant
+            notes.append(f"🛡 cut {len(removed)} passage(s) addressing the assistant: " + "; ".join(removed))
         lines.append(f"| {_document_label(doc)} | {STATE_LABELS.get(state, _cell(state))} | "
                      f"{int(doc.get('chunks') or 0)} | {_cell(doc.get('last_fetched'))} | "
-                     f"{_cell(doc.get('reason'))} |")
+                     f"{_cell(' · '.join(notes))} |")
     return "\n".join(lines)
 
 

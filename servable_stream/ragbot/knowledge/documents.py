@@ -109,7 +109,10 @@ def split_raw(raw: RawDocument, splitter: RecursiveCharacterTextSplitter) -> lis
     for page in pages:
         title = page.title or _title(page.text, raw.location)
         parts = sections(page.text, title) if page.headings else [("", page.text)]
+        # the title heads every passage of the document: it cannot carry orders either
+        title = remove_directives(title)[0] or Path(raw.location).name
         for section, body in parts:
+            section = remove_directives(section)[0]
             body, removed = remove_directives(body)
             metadata = {"source": raw.entry, "title": title}
             if section:
