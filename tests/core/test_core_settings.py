@@ -23,6 +23,23 @@ def test_defaults(tmp_path):
     assert s.preset.prompt_style == "zephyr"
 
 
+def test_the_selected_preset_sets_the_answering_defaults_and_env_still_wins(tmp_path):
+    from ragbot.acquisition.presets import get_preset
+
+    name = "qwen2.5-coder-1.5b-instruct"
+    profile = get_preset(name).answering
+    s = Settings.from_env(tmp_path, {"SELECTED_MODEL": name})
+    assert (s.top_k, s.max_documents, s.prompt, s.prompt_examples, s.max_new_tokens, s.chunk_size,
+            s.chunk_overlap) == (profile.top_k, profile.max_documents, profile.prompt,
+                                 profile.prompt_examples, profile.max_new_tokens, profile.chunk_size,
+                                 profile.chunk_overlap)
+    s = Settings.from_env(tmp_path, {"SELECTED_MODEL": name, "TOP_K": "1", "MAX_DOCUMENTS": "3",
+                                     "PROMPT": "plain", "PROMPT_EXAMPLES": "false"})
+    assert (s.top_k, s.max_documents, s.prompt, s.prompt_examples) == (1, 3, "plain", False)
+    with pytest.raises(ConfigError, match="PROMPT='chatty' is not allowed; allowed values: plain, grounded"):
+        Settings.from_env(tmp_path, {"PROMPT": "chatty"})
+
+
 def test_values_and_path_resolution(tmp_path):
     env = {
         "SELECTED_MODEL": "llama-2-chat-7b",
