@@ -52,7 +52,7 @@ class Settings:
     prompt: str = "plain"  # PROMPT: the instructions' wording: plain | grounded
     chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
     chunk_overlap: int = 200  # CHUNK_OVERLAP
-    llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai
+    llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai (from_env: the preset's default)
     max_prompt_bytes: int = 32 * 1024  # MAX_PROMPT_BYTES: a larger pre_prompt is refused
     max_concurrent_streams: int = 32  # MAX_CONCURRENT_STREAMS: admitted generations
     max_queued_requests: int = 64  # MAX_QUEUED_REQUESTS: waiting beyond them, then refused
@@ -118,7 +118,7 @@ class Settings:
             prompt=env.choice("PROMPT", profile.prompt, PROMPTS),
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
-            llm_backend=env.choice("LLM_BACKEND", d["llm_backend"], LLM_BACKENDS),
+            llm_backend=env.choice("LLM_BACKEND", get_preset(selected).llm_backend, LLM_BACKENDS),
             max_prompt_bytes=env.int("MAX_PROMPT_BYTES", d["max_prompt_bytes"], minimum=1),
             max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", d["max_concurrent_streams"], minimum=1),
             max_queued_requests=env.int("MAX_QUEUED_REQUESTS", d["max_queued_requests"], minimum=0),

@@ -36,6 +36,8 @@ def test_the_selected_preset_sets_the_answering_defaults_and_env_still_wins(tmp_
     s = Settings.from_env(tmp_path, {"SELECTED_MODEL": name, "TOP_K": "1", "MAX_DOCUMENTS": "3",
                                      "PROMPT": "plain", "PROMPT_EXAMPLES": "false"})
     assert (s.top_k, s.max_documents, s.prompt, s.prompt_examples) == (1, 3, "plain", False)
+    assert Settings.from_env(tmp_path, {"SELECTED_MODEL": name}).llm_backend == "genai"
+    assert Settings.from_env(tmp_path, {"SELECTED_MODEL": name, "LLM_BACKEND": "optimum"}).llm_backend == "optimum"
     with pytest.raises(ConfigError, match="PROMPT='chatty' is not allowed; allowed values: plain, grounded"):
         Settings.from_env(tmp_path, {"PROMPT": "chatty"})
 

