@@ -84,6 +84,13 @@ EXAMPLES = (
 )
 
 
+def instruction_texts() -> tuple[str, ...]:
+    """Every fixed text the prompt can send (instructions, notes, the worked examples): an
+    answer that repeats one of them leaks the prompt; `make eval` counts such answers
+    (eval/scoring.py). Whatever fixed text the prompt gains belongs here too."""
+    return (INSTRUCTIONS, NO_CONTEXT, CLOSED_BOOK, *(content for _, content in EXAMPLES))
+
+
 def system_message(identity: str = "") -> str:
     """The same for every turn: the start of the prompt every follow-up shares. `identity`
     is the model's own default system prompt (presets.py): a small model answers best in
