@@ -262,8 +262,8 @@ def test_make_eval_runs_end_to_end_on_a_few_questions(tmp_path):
 
     out = tmp_path / "results.json"
     result = subprocess.run(
-        [sys.executable, "-m", "eval.run", "--limit", "3", "--distractors", "3", "--max_new_tokens", "16",
-         "--model_dir", str(smollm2_dir()),
+        [sys.executable, "-m", "eval.run", "--model", "smollm2-135m-instruct", "--limit", "3",
+         "--distractors", "3", "--max_new_tokens", "16", "--model_dir", str(smollm2_dir()),
          "--embedding_model", "all-MiniLM-L6-v2", "--embedding_dir", str(minilm_dir()),
          "--out", str(out), "--readme", "", "--work_dir", str(tmp_path / "work"),
          "--configs", "rag,closed-book"],
@@ -273,6 +273,12 @@ def test_make_eval_runs_end_to_end_on_a_few_questions(tmp_path):
     assert set(data["configurations"]) == {"rag", "closed-book"}
     rag, closed = data["configurations"]["rag"], data["configurations"]["closed-book"]
     assert rag["figures"]["questions"] == 3 and rag["figures"]["hit_at_1"] is not None
+    assert rag["figures"]["k"] == max(len(a["end"]["sources"]) for a in rag["answers"])
     assert all(a["end"]["sources"] == [] for a in closed["answers"])
     assert all(a["end"]["sources"] for a in rag["answers"])
-    assert "| answer accuracy |" in result.stdout
+    # the whole end_signal is kept (what the servable adds, e.g. unsupported_citations, is read)
+    assert all("usage" in a["end"] and "finish_reason" in a["end"] for a in rag["answers"])
+    assert all(0 < a["ttft_s"] <= a["seconds"] for a in rag["answers"] if a["answer"])
+    assert rag["figures"]["seconds_mean"] > 0 and rag["figures"]["leak_rate"] is not None
+    assert "| answer accuracy (facts, paraphrases) |" in result.stdout
+    assert "| time to first token (mean, s) |" in result.stdout
