@@ -98,10 +98,18 @@ endif
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Answer quality of the real model (SmolLM2 from its PyPI wheel) through the host: eval/README.md
+# Answer quality of real models through the host (eval/README.md): the servable's default
+# offline preset, or each of EVAL_MODELS="a b ..." in turn, each prepared by `make models`
+# first; EVAL_ARGS go to eval.run (e.g. EVAL_ARGS="--configs rag,closed-book").
+EVAL_MODELS ?=
+EVAL_ARGS ?=
 eval: install
-	@$(MAKE) --no-print-directory models SELECTED_MODEL=smollm2-135m-instruct EMBEDDING_MODEL=all-mpnet-base-v2
-	$(PY) -m eval.run
+	@models="$(EVAL_MODELS)"; [ -n "$$models" ] || models=$$($(PY) -m eval.run --print_default_model) || exit 1; \
+	for model in $$models; do \
+	  $(MAKE) --no-print-directory models SELECTED_MODEL=$$model EMBEDDING_MODEL=all-mpnet-base-v2 || exit 1; \
+	  echo "make eval: $$model"; \
+	  $(PY) -m eval.run --model $$model $(EVAL_ARGS) || exit 1; \
+	done
 
 bench: install
 	$(PY) -m benchmarks.run

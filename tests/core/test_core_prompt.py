@@ -1,5 +1,6 @@
 from langchain_core.documents import Document
-from ragbot.answering.prompt import EXAMPLES, NO_CONTEXT, PromptStyle, build_messages, render
+from ragbot.answering.prompt import (EXAMPLES, NO_CONTEXT, PromptStyle, build_messages, instruction_texts,
+                                     render)
 from ragbot.knowledge.index import Hit
 
 HITS = [
@@ -78,3 +79,14 @@ def test_tokenizer_chat_template_is_preferred(llm):
     messages = build_messages("What colour?", HISTORY, HITS)
     text = render(messages, "llama2", llm.tokenizer)
     assert "<|user|>\nPassages:\n[1]" in text and "Question: What colour?" in text and "[INST]" not in text
+
+
+def test_instruction_texts_hold_every_fixed_text_the_prompt_sends():
+    """make eval flags answers repeating these (eval/scoring.py leaks_instructions)."""
+    texts = instruction_texts()
+    fixed = [build_messages("q", [], HITS)[0]["content"],  # the system instructions
+             build_messages("q", [], [])[-1]["content"].split("\n\nQuestion:")[0],  # no context
+             build_messages("q", [], [], closed_book=True)[0]["content"],
+             *(m["content"] for m in build_messages("q", [], HITS, style=PromptStyle(examples=True))[1:-1])]
+    for text in fixed:
+        assert any(text.strip() == t.strip() for t in texts), text
