@@ -70,6 +70,7 @@ def encode_request(
     retrieval: bool = True,
     loop_guard: bool = True,
     renumber_citations: bool = False,
+    background: bool = False,
 ) -> bytes:
     """The `pre_prompt` payload: UTF-8 JSON with the question and prior turns; options
     at their defaults are left out (so an older servable reads what it knows)."""
@@ -92,6 +93,8 @@ def encode_request(
         payload["loop_guard"] = False
     if renumber_citations:
         payload["renumber_citations"] = True
+    if background:
+        payload["background"] = True
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 

@@ -116,7 +116,7 @@ class _Handlers:
             record.saw_body(body)
             upstream_model, plain = self.catalog.target(requested_model(body, self.catalog.default_model))
             chat = parse_chat_request(body, self.catalog.default_model, self.settings.sources_footnote,
-                                      plain)
+                                      plain, self.settings.task_max_tokens)
             record.classified(chat.kind.name, chat.kind.why)
             if chat.tools_ignored:
                 self.metrics.tools_ignored.inc()

@@ -13,8 +13,11 @@ Unknown fields are ignored, as OpenAI-compatible servers commonly do.
 
 A client's own tasks (request_kind.py: Open WebUI's title, tags and follow-ups, JSON asked
 for, a plain model id) go to the servable as plain completions: `"retrieval": false,
-"loop_guard": false`. Questions ask for `"renumber_citations": true`, so the [n] in the text
-follow the order of the sources the client lists (cited ones first).
+"loop_guard": false`, and `"background": true` (the servable lets a question that is waiting
+for its first token go first), with at most `task_max_tokens` new tokens (without the loop
+guard a small model that repeats itself would otherwise run to Open WebUI's 1000).
+Questions ask for `"renumber_citations": true`, so the [n] in the text follow the order of
+the sources the client lists (cited ones first).
 
 Chat UIs resend the whole conversation every turn; the servable refuses a pre_prompt over its
 MAX_PROMPT_BYTES, so the oldest history turns are dropped until the request fits (the servable
@@ -59,7 +62,7 @@ class ChatRequest:
         while True:
             payload = encode_request(self.question, history, self.max_new_tokens, self.temperature,
                                      retrieval=not task, loop_guard=not task,
-                                     renumber_citations=not task)
+                                     renumber_citations=not task, background=task)
             if max_bytes is None or len(payload) <= max_bytes or not history:
                 return payload
             del history[0]
@@ -170,8 +173,9 @@ def _tools_offered(body: dict[str, Any]) -> int:
 
 
 def parse_chat_request(body: dict[str, Any], default_model: str, sources_footnote: bool = False,
-                       plain: bool = False) -> ChatRequest:
-    """`plain`: the request named a plain model id (no retrieval, whatever it asks)."""
+                       plain: bool = False, task_max_tokens: int | None = None) -> ChatRequest:
+    """`plain`: the request named a plain model id (no retrieval, whatever it asks);
+    `task_max_tokens`: the most new tokens a task may ask for."""
     model = requested_model(body, default_model)
     if body.get("n") not in (None, 1):
         raise BadRequestError('only "n": 1 is supported')
@@ -180,11 +184,15 @@ def parse_chat_request(body: dict[str, Any], default_model: str, sources_footnot
     options = body.get("stream_options") or {}
     if not isinstance(options, dict):
         raise BadRequestError('"stream_options" must be an object')
+    kind = classify(body, plain)
+    max_new_tokens = _positive_int(body, "max_completion_tokens", "max_tokens")
+    if kind.task and task_max_tokens:
+        max_new_tokens = min(max_new_tokens or task_max_tokens, task_max_tokens)
     return ChatRequest(
         model=model, question=question, history=history,
-        max_new_tokens=_positive_int(body, "max_completion_tokens", "max_tokens"),
+        max_new_tokens=max_new_tokens,
         temperature=_temperature(body),
         stream=_flag(body, "stream", False),
         include_usage=_flag(options, "include_usage", False),
         sources_footnote=_flag(body, "sources_footnote", sources_footnote),
-        kind=classify(body, plain), tools_ignored=tools)
+        kind=kind, tools_ignored=tools)

@@ -18,6 +18,9 @@ DEFAULT_MAX_PROMPT_BYTES = 32768  # the servable's MAX_PROMPT_BYTES default
 # its 36 builtin tools (32 KB) and the whole conversation with every message.
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_PLAIN_SUFFIX = "-plain"
+# A task (a title, tags) generates at most this many tokens whatever it asks (Open WebUI asks
+# 1000 for a title); the servable's MAX_NEW_TOKENS default.
+DEFAULT_TASK_MAX_TOKENS = 256
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -55,6 +58,8 @@ class GatewaySettings:
     plain_suffix: str = DEFAULT_PLAIN_SUFFIX
     """Each graph is also listed as `<name><suffix>`: plain completions, no retrieval
     (empty: no such twins)."""
+    task_max_tokens: int = DEFAULT_TASK_MAX_TOKENS
+    """New tokens a client's task (request_kind.py) may generate at most."""
     rate_limit: float = 0.0
     """Chat requests per minute per client address (a token bucket); 0: no limit."""
     rate_burst: int = 0
@@ -109,6 +114,10 @@ class GatewaySettings:
                        help="each graph is also listed as <name><suffix>, answering without the "
                             "documents (e.g. Open WebUI's task model); empty: off (env "
                             "GATEWAY_PLAIN_SUFFIX; default %(default)s)")
+        p.add_argument("--task_max_tokens", type=int,
+                       default=int(env.get("GATEWAY_TASK_MAX_TOKENS", cls.task_max_tokens)),
+                       help="the most new tokens a client's task (title, tags, follow-ups) may "
+                            "generate (env GATEWAY_TASK_MAX_TOKENS; default %(default)s)")
         p.add_argument("--rate_limit", type=float,
                        default=float(env.get("GATEWAY_RATE_LIMIT", cls.rate_limit)),
                        help="chat requests per minute per client address, beyond it 429 with "
@@ -127,6 +136,8 @@ class GatewaySettings:
             p.error("--idle_timeout must be positive")
         if a.max_prompt_bytes < 1:
             p.error("--max_prompt_bytes must be positive")
+        if a.task_max_tokens < 1:
+            p.error("--task_max_tokens must be positive")
         if a.max_body_bytes < 1:
             p.error("--max_body_bytes must be positive")
         if a.rate_limit < 0 or a.rate_burst < 0:
@@ -137,7 +148,7 @@ class GatewaySettings:
                    cors_origins=_split(a.cors_origins), idle_timeout=a.idle_timeout,
                    sources_footnote=a.sources_footnote, max_prompt_bytes=a.max_prompt_bytes,
                    max_body_bytes=a.max_body_bytes, plain_suffix=a.plain_suffix.strip(),
-                   rate_limit=a.rate_limit, rate_burst=a.rate_burst, log_level=a.log_level)
+                   task_max_tokens=a.task_max_tokens, rate_limit=a.rate_limit, rate_burst=a.rate_burst, log_level=a.log_level)
 
     @property
     def burst(self) -> int:

@@ -74,9 +74,11 @@ def test_invalid_requests_name_the_problem(buf, fragment):
 
 
 def test_loop_guard_and_renumbering_flags():
-    req = parse_pre_prompt(b'{"question": "q", "loop_guard": false, "renumber_citations": true}')
-    assert (req.loop_guard, req.renumber_citations) == (False, True)
-    assert (parse_pre_prompt(b"q").loop_guard, parse_pre_prompt(b"q").renumber_citations) == (True, False)
+    req = parse_pre_prompt(b'{"question": "q", "loop_guard": false, "renumber_citations": true, '
+                           b'"background": true}')
+    assert (req.loop_guard, req.renumber_citations, req.background) == (False, True, True)
+    plain = parse_pre_prompt(b"q")
+    assert (plain.loop_guard, plain.renumber_citations, plain.background) == (True, False, False)
     for bad in (b'{"question": "q", "loop_guard": 0}', b'{"question": "q", "renumber_citations": "yes"}'):
         with pytest.raises(InvalidRequestError):
             parse_pre_prompt(bad)

@@ -197,3 +197,32 @@ def test_the_plain_model_id_answers_without_the_documents(owui_gateway, prompt_l
     assert done and events == [] and final["sources"] == []
     prompt = json.loads(prompt_log.read_text().splitlines()[-1])
     assert "What is OpenVINO Model Server?" in prompt and "Passages:" not in prompt
+
+
+def test_the_readme_section_names_what_these_tests_use(owui_gateway):
+    """README's "Use it from Open WebUI": the base URL is the gateway's default port and /v3
+    (what the fixtures were recorded with), and the task model it names is a listed model."""
+    from gateway.settings import GatewaySettings
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Use it from Open WebUI"):]
+    section = section[:section.index("\n## ", 5)]
+    url = re.search(r"OPENAI_API_BASE_URL=(\S+)", section).group(1)
+    assert url == f"http://127.0.0.1:{GatewaySettings.port}/v3"
+    assert "open-webui==0.12.4" in section and FIXTURES.name in section
+    listed = [m["id"] for m in httpx.get(owui_gateway.base_url + "/models").json()["data"]]
+    task_model = re.search(r"TASK_MODEL_EXTERNAL=(\S+?)`", section).group(1)
+    assert task_model in listed
+    gateway_flags = re.findall(r"\| the gateway \| `(--\w+)", section) + ["--sources_footnote"]
+    assert len(gateway_flags) > 1
+    usage = _gateway_help()
+    assert all(flag in usage for flag in gateway_flags), gateway_flags
+    assert re.search(r"\| the gateway \| `GATEWAY_API_KEY=", section)
+
+
+def _gateway_help() -> str:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "gateway", "--help"], cwd=REPO, capture_output=True,
+                          text=True, check=True).stdout

@@ -186,15 +186,17 @@ def test_a_forced_tool_call_is_a_clear_400(choice, needle):
     ("task-title.json", True), ("task-tags.json", True), ("task-follow-ups.json", True),
 ])
 def test_open_webui_requests_are_told_apart(name, task):
-    chat = parse_chat_request(owui(name), "python_model")
+    chat = parse_chat_request(owui(name), "python_model", task_max_tokens=256)
     assert chat.kind.task is task
     wire = json.loads(chat.pre_prompt())
     if task:
-        assert (wire["retrieval"], wire["loop_guard"]) == (False, False)
+        assert (wire["retrieval"], wire["loop_guard"], wire["background"]) == (False, False, True)
+        assert wire["max_new_tokens"] <= 256  # the title asks for 1000
         assert "renumber_citations" not in wire
         assert wire["question"].startswith("### Task:")
     else:
         assert "retrieval" not in wire and "loop_guard" not in wire and wire["renumber_citations"]
+        assert "background" not in wire
 
 
 @pytest.mark.parametrize("body, why", [

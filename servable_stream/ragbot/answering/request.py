@@ -3,7 +3,7 @@
 Accepted: raw UTF-8 (`raw_input_contents`) or one BYTES element with its 4-byte
 little-endian length prefix; the text is either a plain question or a JSON object
 {"question", "history": [{"role","content"}], "max_new_tokens", "temperature",
-"ignore_eos", "retrieval", "loop_guard", "renumber_citations"}:
+"ignore_eos", "retrieval", "loop_guard", "renumber_citations", "background"}:
   ignore_eos  true: generate exactly max_new_tokens (end-of-sequence tokens and the model's
               stop strings are ignored), as OVMS's and vLLM's LLM APIs offer; benchmarks
               and tests use it to fix answer lengths
@@ -15,6 +15,8 @@ little-endian length prefix; the text is either a plain question or a JSON objec
               cites them and the sources are sent in that order (cited ones first, then the
               others by rank; each keeps its `rank`), so a client that numbers sources by
               position (Open WebUI) resolves every [n]; default false (rank order)
+  background  true: a client's own background task (a chat title, tags): admitted once no
+              interactive request awaits its first token (admission.py); default false
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from ..errors import InvalidRequestError
 
 ROLES = ("user", "assistant")
 KEYS = ("question", "history", "max_new_tokens", "temperature", "ignore_eos", "retrieval",
-        "loop_guard", "renumber_citations")
+        "loop_guard", "renumber_citations", "background")
 MAX_TEMPERATURE = 2.0
 
 
@@ -42,6 +44,7 @@ class ChatRequest:
     retrieval: bool = True
     loop_guard: bool = True
     renumber_citations: bool = False
+    background: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "history", tuple(tuple(turn) for turn in self.history))
@@ -136,6 +139,7 @@ def _from_json(text: str) -> ChatRequest:
         retrieval=_flag(obj, "retrieval", True),
         loop_guard=_flag(obj, "loop_guard", True),
         renumber_citations=_flag(obj, "renumber_citations", False),
+        background=_flag(obj, "background", False),
     )
 
 
