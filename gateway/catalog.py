@@ -4,6 +4,11 @@ KServe v2 has no list-models call. With `ovms_rest_url`, the list is what OVMS's
 GET /v1/config reports (every graph it loaded or is loading); otherwise it is the configured
 `models` that the server knows (ModelReady answers; NOT_FOUND drops a name). Not-ready graphs
 stay listed: a chat with one is a 503 until it loads. `python_model` comes first.
+
+Each graph is listed twice: as itself (questions answered from the documents, the client's
+own tasks as plain completions: request_kind.py) and as its plain twin `<name>-plain`
+(`--plain_suffix`; every request a plain completion, no retrieval), for a client that wants
+a model without the documents, such as Open WebUI's "Task Model".
 """
 
 from __future__ import annotations
@@ -31,9 +36,12 @@ class Catalog:
 
     async def names(self) -> list[str]:
         if self.settings.ovms_rest_url:
-            return _ordered(await self._rest_config())
-        known = [n for n in self.settings.models if await self.upstream.model_ready(n) is not None]
-        return _ordered(known)
+            graphs = _ordered(await self._rest_config())
+        else:
+            graphs = _ordered([n for n in self.settings.models
+                               if await self.upstream.model_ready(n) is not None])
+        suffix = self.settings.plain_suffix
+        return [name for graph in graphs for name in ((graph, graph + suffix) if suffix else (graph,))]
 
     async def _rest_config(self) -> list[str]:
         url = f"{self.settings.ovms_rest_url}/v1/config"
@@ -47,6 +55,14 @@ class Catalog:
         if not isinstance(config, dict):
             raise UnavailableError(f"{url} did not return a JSON object")
         return list(config)
+
+    def target(self, model: str) -> tuple[str, bool]:
+        """(the graph to ask, plain) for a requested model id: a graph's name, or its plain
+        twin `<name><plain_suffix>`."""
+        suffix = self.settings.plain_suffix
+        if suffix and model.endswith(suffix) and model not in self.settings.models:
+            return self.check(model[: -len(suffix)]), True
+        return self.check(model), False
 
     def check(self, model: str) -> str:
         """A chat's model: one of the configured names, or (with a REST URL, where the server

@@ -3,8 +3,12 @@
 The HTTP status is decided by the upstream's FIRST event: the gateway waits for it before
 answering, so an error that comes before any text (bad request, overload, unknown or unready
 model, an in-band end_signal error) is a proper HTTP error, not a 200 stream. An error after
-text has been streamed is sent as a final SSE `data: {"error": ...}` event (the OpenAI SDKs
-raise it as APIError). A client that disconnects cancels the gRPC stream.
+text has been streamed is sent as an SSE `data: {"error": ...}` event (the OpenAI SDKs raise
+it as APIError), followed by `data: [DONE]` as every stream ends. A client that disconnects
+cancels the gRPC stream.
+
+A streamed answer's passages go out as Open WebUI source events (sources.py), one chunk per
+passage before the final chunk; `sources` rides on the final chunk for every other client.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from starlette.responses import JSONResponse, Response
 from gateway.chat_request import ChatRequest
 from gateway.end_signal import EndSignal
 from gateway.errors import GatewayError
-from gateway.openai_format import Completion, sources_footnote
+from gateway.openai_format import Completion
 from gateway.request_log import RequestRecord
+from gateway.sources import openwebui_source_events, sources_footnote
 from gateway.sse import DONE, ClientGone, EventStreamResponse, sse_data, until_disconnect
 from gateway.upstream import AnswerStream, Event
 
@@ -95,6 +100,8 @@ async def _stream(chat: ChatRequest, answer: AnswerStream, first: Event,
             raise event.error
         if chat.sources_footnote and event.sources:
             yield sse_data(completion.content_chunk(sources_footnote(event.sources)))
+        for source_event in openwebui_source_events(event.sources, event.excerpts):
+            yield sse_data(completion.event_chunk(source_event))
         yield sse_data(completion.final_chunk(event))
         if chat.include_usage:
             yield sse_data(completion.usage_chunk(event))
@@ -105,6 +112,7 @@ async def _stream(chat: ChatRequest, answer: AnswerStream, first: Event,
         log.warning("request %s: upstream error after streaming began (%s): %s", record.id,
                     error.code, error.message)
         yield sse_data(error.body())
+        yield DONE
     finally:
         answer.close()
         record.finish(outcome, status)

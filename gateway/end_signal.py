@@ -1,7 +1,9 @@
 """The servable's final `end_signal`, as the gateway passes it on.
 
-Kept as received where OpenAI has no field for it: each source's source, title, page, score
-and (when the servable sends it) cited. Newer servables report request errors in-band:
+Kept as received where OpenAI has no field for it: each source's source, title, section,
+page, score and (when the servable sends them) cited and rank; the passages' excerpts are
+kept apart (Open WebUI's source events show them; the `sources` field stays small). Newer
+servables report request errors in-band:
 `"error": {"code": "<gRPC status name>", "message"}` with `"finish_reason": "error"`.
 """
 
@@ -15,12 +17,13 @@ from gateway.errors import GatewayError, UpstreamError, from_grpc_status
 
 __all__ = ["EndSignal", "parse_end_signal", "SOURCE_FIELDS"]
 
-SOURCE_FIELDS = ("source", "title", "page", "score", "cited")
+SOURCE_FIELDS = ("source", "title", "section", "page", "score", "cited", "rank")
 
 
 @dataclass(frozen=True)
 class EndSignal:
     sources: list[dict[str, Any]] = field(default_factory=list)
+    excerpts: list[str] = field(default_factory=list)  # one per source
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"
@@ -57,7 +60,9 @@ def parse_end_signal(raw: bytes) -> EndSignal:
     if not isinstance(data, dict):
         raise UpstreamError("the model server sent an end_signal that is not a JSON object")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    sources = [_source(s) for s in data.get("sources") or [] if isinstance(s, dict)]
-    return EndSignal(sources=sources, prompt_tokens=_count(usage, "prompt_tokens"),
+    items = [s for s in data.get("sources") or [] if isinstance(s, dict)]
+    return EndSignal(sources=[_source(s) for s in items],
+                     excerpts=[str(s.get("excerpt") or "") for s in items],
+                     prompt_tokens=_count(usage, "prompt_tokens"),
                      completion_tokens=_count(usage, "completion_tokens"),
                      finish_reason=str(data.get("finish_reason") or "stop"), error=_error(data))

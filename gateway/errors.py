@@ -18,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "GatewayError", "BadRequestError", "UnauthorizedError", "ModelNotFoundError",
+    "PayloadTooLargeError", "RateLimitedError",
     "OverloadedError", "UnavailableError", "UpstreamError", "UpstreamTimeoutError",
     "from_grpc_status", "status_name_of_stream_message", "HTTP_STATUS_OF_GRPC",
 ]
@@ -40,6 +41,9 @@ class GatewayError(Exception):
         return {"error": {"message": self.message, "type": self.type, "code": self.code,
                           "param": None}}
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class BadRequestError(GatewayError):
     status, type, code = 400, "invalid_request_error", "invalid_request"
@@ -51,6 +55,23 @@ class UnauthorizedError(GatewayError):
 
 class ModelNotFoundError(GatewayError):
     status, type, code = 404, "invalid_request_error", "model_not_found"
+
+
+class PayloadTooLargeError(GatewayError):
+    status, type, code = 413, "invalid_request_error", "request_too_large"
+
+
+class RateLimitedError(GatewayError):
+    """This client sent more requests than --rate_limit allows; Retry-After says when to."""
+
+    status, type, code = 429, "rate_limit_error", "rate_limit_exceeded"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class OverloadedError(GatewayError):

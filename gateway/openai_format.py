@@ -1,7 +1,9 @@
 """OpenAI's chat objects: chat.completion.chunk (streamed), chat.completion, model list.
 
 The sources travel as an extra field that OpenAI SDKs keep as extra data: `sources` on the
-final chunk (the one with finish_reason) and on the non-streamed `choices[0].message`.
+final chunk (the one with finish_reason) and on the non-streamed `choices[0].message`. Before
+the final chunk, a streamed answer carries one chunk per passage with an empty delta and
+Open WebUI's `event` (sources.py), which other clients ignore.
 """
 
 from __future__ import annotations
@@ -10,26 +12,13 @@ import time
 import uuid
 from typing import Any
 
-from client.render import source_line
-from client.wire import Source
 from gateway.end_signal import EndSignal
 
-__all__ = ["Completion", "sources_footnote", "model_list", "FINISH_REASONS"]
+__all__ = ["Completion", "model_list", "FINISH_REASONS"]
 
 # The servable's finish reasons in OpenAI's words ("cancelled" never reaches a client).
 FINISH_REASONS = {"stop": "stop", "length": "length"}
 OWNER = "ovms"
-
-
-def sources_footnote(sources: list[dict[str, Any]]) -> str:
-    """The sources as Markdown after the answer, for clients that only render text."""
-    if not sources:
-        return ""
-    lines = [source_line(n, Source(source=str(s.get("source", "")), title=str(s.get("title") or ""),
-                                   score=s.get("score"), page=s.get("page"),
-                                   section=str(s.get("section") or ""), cited=s.get("cited") is True))
-             for n, s in enumerate(sources, start=1)]
-    return "\n\n**Sources**\n\n" + "\n".join(lines)
 
 
 class Completion:
@@ -51,6 +40,11 @@ class Completion:
     def content_chunk(self, text: str) -> dict[str, Any]:
         return self._chunk([{"index": 0, "delta": {"content": text}, "logprobs": None,
                              "finish_reason": None}])
+
+    def event_chunk(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A chunk that carries an Open WebUI event (an empty delta for everyone else)."""
+        return self._chunk([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": None}],
+                           event=event)
 
     def final_chunk(self, end: EndSignal) -> dict[str, Any]:
         return self._chunk([{"index": 0, "delta": {}, "logprobs": None,

@@ -14,6 +14,13 @@ __all__ = ["GatewaySettings"]
 DEFAULT_PORT = 8001
 DEFAULT_IDLE_TIMEOUT = 120.0
 DEFAULT_MAX_PROMPT_BYTES = 32768  # the servable's MAX_PROMPT_BYTES default
+# A request body larger than this is refused (413) before it is read whole. Open WebUI sends
+# its 36 builtin tools (32 KB) and the whole conversation with every message.
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_PLAIN_SUFFIX = "-plain"
+# A task (a title, tags) generates at most this many tokens whatever it asks (Open WebUI asks
+# 1000 for a title); the servable's MAX_NEW_TOKENS default.
+DEFAULT_TASK_MAX_TOKENS = 256
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -46,6 +53,18 @@ class GatewaySettings:
     """Default of the request option `sources_footnote` (Markdown sources after the answer)."""
     max_prompt_bytes: int = DEFAULT_MAX_PROMPT_BYTES
     """The servable's MAX_PROMPT_BYTES: older history turns are dropped to stay under it."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """A larger request body is refused with 413."""
+    plain_suffix: str = DEFAULT_PLAIN_SUFFIX
+    """Each graph is also listed as `<name><suffix>`: plain completions, no retrieval
+    (empty: no such twins)."""
+    task_max_tokens: int = DEFAULT_TASK_MAX_TOKENS
+    """New tokens a client's task (request_kind.py) may generate at most."""
+    rate_limit: float = 0.0
+    """Chat requests per minute per client address (a token bucket); 0: no limit."""
+    rate_burst: int = 0
+    """Requests a client may send at once before the rate applies (0: max(rate, 1) / 6 + 4,
+    so one Open WebUI message with its title, tags and follow-ups passes)."""
     log_level: str = "INFO"
 
     @classmethod
@@ -87,6 +106,26 @@ class GatewaySettings:
                        default=int(env.get("GATEWAY_MAX_PROMPT_BYTES", cls.max_prompt_bytes)),
                        help="the servable's MAX_PROMPT_BYTES: the oldest history turns are dropped "
                             "to fit (env GATEWAY_MAX_PROMPT_BYTES; default %(default)s)")
+        p.add_argument("--max_body_bytes", type=int,
+                       default=int(env.get("GATEWAY_MAX_BODY_BYTES", cls.max_body_bytes)),
+                       help="larger request bodies are refused with 413 (env GATEWAY_MAX_BODY_BYTES; "
+                            "default %(default)s)")
+        p.add_argument("--plain_suffix", default=env.get("GATEWAY_PLAIN_SUFFIX", cls.plain_suffix),
+                       help="each graph is also listed as <name><suffix>, answering without the "
+                            "documents (e.g. Open WebUI's task model); empty: off (env "
+                            "GATEWAY_PLAIN_SUFFIX; default %(default)s)")
+        p.add_argument("--task_max_tokens", type=int,
+                       default=int(env.get("GATEWAY_TASK_MAX_TOKENS", cls.task_max_tokens)),
+                       help="the most new tokens a client's task (title, tags, follow-ups) may "
+                            "generate (env GATEWAY_TASK_MAX_TOKENS; default %(default)s)")
+        p.add_argument("--rate_limit", type=float,
+                       default=float(env.get("GATEWAY_RATE_LIMIT", cls.rate_limit)),
+                       help="chat requests per minute per client address, beyond it 429 with "
+                            "Retry-After; 0: off (env GATEWAY_RATE_LIMIT; default %(default)s)")
+        p.add_argument("--rate_burst", type=int,
+                       default=int(env.get("GATEWAY_RATE_BURST", cls.rate_burst)),
+                       help="requests a client may send at once (env GATEWAY_RATE_BURST; default: "
+                            "a sixth of --rate_limit plus 4)")
         p.add_argument("--log_level", default=env.get("GATEWAY_LOG_LEVEL", cls.log_level),
                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
         a = p.parse_args(argv)
@@ -97,9 +136,21 @@ class GatewaySettings:
             p.error("--idle_timeout must be positive")
         if a.max_prompt_bytes < 1:
             p.error("--max_prompt_bytes must be positive")
+        if a.task_max_tokens < 1:
+            p.error("--task_max_tokens must be positive")
+        if a.max_body_bytes < 1:
+            p.error("--max_body_bytes must be positive")
+        if a.rate_limit < 0 or a.rate_burst < 0:
+            p.error("--rate_limit and --rate_burst must not be negative")
         return cls(ovms_url=a.ovms_url, host=a.host, port=a.port, models=models, grpc_lb=a.grpc_lb,
                    ovms_rest_url=(a.ovms_rest_url or "").rstrip("/") or None,
                    api_key=env.get("GATEWAY_API_KEY") or None,
                    cors_origins=_split(a.cors_origins), idle_timeout=a.idle_timeout,
                    sources_footnote=a.sources_footnote, max_prompt_bytes=a.max_prompt_bytes,
-                   log_level=a.log_level)
+                   max_body_bytes=a.max_body_bytes, plain_suffix=a.plain_suffix.strip(),
+                   task_max_tokens=a.task_max_tokens, rate_limit=a.rate_limit, rate_burst=a.rate_burst, log_level=a.log_level)
+
+    @property
+    def burst(self) -> int:
+        """The rate limiter's bucket size."""
+        return self.rate_burst or int(max(self.rate_limit, 1) / 6) + 4

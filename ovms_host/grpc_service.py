@@ -18,8 +18,9 @@ log = logging.getLogger("ovms_host.grpc")
 
 
 class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, input_count_validation: bool = True):
         self.registry = registry
+        self.input_count_validation = input_count_validation
 
     @staticmethod
     def _abort(context, exc):
@@ -58,7 +59,7 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     def ModelInfer(self, request, context):
         try:
-            name, packets = unary.infer(self.registry, request)
+            name, packets = unary.infer(self.registry, request, self.input_count_validation)
         except Exception as e:
             log.warning("ModelInfer on %s failed: %s", request.model_name, status_of(e)[1],
                         exc_info=log.isEnabledFor(logging.DEBUG))
@@ -74,7 +75,7 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
 
 def make_server(registry: Registry, port: int, workers: int,
-                host: str = "0.0.0.0") -> grpc.Server:
+                host: str = "0.0.0.0", input_count_validation: bool = True) -> grpc.Server:
     """A gRPC server on host:port; each open stream holds one pool thread."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grpc"),
@@ -82,7 +83,8 @@ def make_server(registry: Registry, port: int, workers: int,
         options=[("grpc.max_receive_message_length", 1 << 30),
                  ("grpc.max_send_message_length", 1 << 30),
                  ("grpc.so_reuseport", 0)])
-    service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(KServeService(registry), server)
+    service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
+        KServeService(registry, input_count_validation), server)
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot bind gRPC port {port} (in use?)")

@@ -48,6 +48,7 @@ class Request:
     headers: dict
     body: bytes
     registry: Registry
+    input_count_validation: bool = True  # False: --disable_input_count_validation
 
 
 @dataclass
@@ -135,7 +136,8 @@ def _infer(req, m):
         where = f" Offset: {e.pos}" if isinstance(e, json.JSONDecodeError) else ""
         return Response.error(HostError("JSON_INVALID", f"Error: {getattr(e, 'msg', e)}.{where}"))
     try:
-        name, packets = unary.infer(req.registry, request_from_json(body, m["name"]))
+        name, packets = unary.infer(req.registry, request_from_json(body, m["name"]),
+                                    req.input_count_validation)
     except Exception as e:
         log.warning("REST infer on %s failed: %s", m["name"], status_of(e)[1])
         return Response.error(e)
@@ -178,7 +180,8 @@ class _Handler(BaseHTTPRequestHandler):
                 continue
             matched_path = True
             if route.method == method:
-                req = Request(method, path, dict(self.headers), body, self.server.registry)
+                req = Request(method, path, dict(self.headers), body, self.server.registry,
+                              self.server.input_count_validation)
                 try:
                     resp = route.handler(req, m)
                 except Exception as e:
@@ -209,10 +212,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 class RestServer:
     def __init__(self, registry: Registry, port: int, host: str = "0.0.0.0",
-                 extra_routes: list[Route] | None = None):
+                 extra_routes: list[Route] | None = None, input_count_validation: bool = True):
         self.httpd = ThreadingHTTPServer((host, port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.registry = registry
+        self.httpd.input_count_validation = input_count_validation
         self.httpd.routes = list(extra_routes or []) + EXTRA_ROUTES + default_routes()
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="rest",
                                         daemon=True)

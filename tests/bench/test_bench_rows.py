@@ -43,3 +43,20 @@ def test_the_vendored_variant_list_is_cut_to_ours_and_the_loaded_one_is_read(tmp
     assert "sse42" not in CPU_VARIANTS
     log = "load_backend: loaded CPU backend from /x/lib/libggml-cpu-icelake.so\n"
     assert _loaded_variant(log) == "icelake" and _loaded_variant("nothing") is None
+
+
+def test_owui_rows_are_the_ratio_of_median_ttfts(monkeypatch):
+    from benchmarks import owui_bench
+    from benchmarks.run import owui_goals
+
+    runs = {"optimum": {"ttft_alone_s": [1.0], "ttft_beside_s": [1.1], "ttft_alone_median_s": 1.0,
+                        "ttft_beside_median_s": 1.1, "ratio": 1.1, "title_s_median": 3.0,
+                        "title_tokens": [12], "rounds": 1},
+            "genai": {"ttft_alone_median_s": 0.5, "ttft_beside_median_s": 0.6, "ratio": 1.2,
+                      "rounds": 1}}
+    monkeypatch.setattr(owui_bench, "measure", lambda backend: dict(runs[backend]))
+    out = owui_bench.owui_measurements(log=lambda *_: None)
+    goals = owui_goals({"owui": out})
+    assert set(goals) == {"owui_title_beside_ttft_ratio_optimum", "owui_title_beside_ttft_ratio_genai"}
+    assert goals["owui_title_beside_ttft_ratio_optimum"]["value"] == 1.1
+    assert goals["owui_title_beside_ttft_ratio_genai"]["raw"]["ttft_beside_median_s"] == 0.6

@@ -129,3 +129,56 @@ def test_retrieval_settings_reach_the_chain(service):
     dense = dataclasses.replace(service.settings, retrieval_mode="dense", top_k=1)
     chain = AnswerChain(service.holder, service.backend, dense)
     assert (chain.policy.mode, chain.policy.top_k, chain.policy.max_documents) == ("dense", 1, 1)
+
+
+def test_renumbering_follows_the_order_of_first_citation_across_chunk_borders():
+    from ragbot.answering.citations import CitationRenumbering
+
+    renumber = CitationRenumbering(passages=3)
+    pieces = ["Purple [", "3]. Grown on Kelvara [1", "]; see [3, 1] and [", "7] or a[", "2"]
+    out = "".join(renumber.feed(p) for p in pieces) + renumber.flush()
+    assert out == "Purple [1]. Grown on Kelvara [2]; see [1, 2] and [7] or a[2"
+    assert renumber.order() == [3, 1, 2]  # cited ones first, then the others by rank
+    assert check_citations(out, 3).cited == {1, 2} and check_citations(out, 3).invalid == (7,)
+    untouched = CitationRenumbering(passages=2)
+    assert untouched.feed("no citations at all") == "no citations at all" and untouched.order() == [1, 2]
+
+
+def test_a_renumbering_request_gets_cited_sources_first_with_their_rank(service):
+    backend = ScriptedBackend(service.backend.tokenizer, "Violet juice [2], purple fruit [1].")
+    settings = dataclasses.replace(service.settings, top_k=2, min_score=0.0, max_documents=0)
+    chain = AnswerChain(service.holder, backend, settings)
+    question = "What colour is the zorblat fruit?"
+    *chunks, end = list(chain.stream(ChatRequest(question, renumber_citations=True), RunContext.new()))
+    ranked = list(chain.stream(ChatRequest(question), RunContext.new()))[-1]
+    assert len(ranked.sources) == 2
+    assert "".join(chunks) == "Violet juice [1], purple fruit [2]."
+    assert [s.rank for s in end.sources] == [2, 1] and [s.rank for s in ranked.sources] == [1, 2]
+    assert [s.source for s in end.sources] == [s.source for s in reversed(ranked.sources)]
+    assert all(s.cited for s in end.sources)
+    assert end.to_wire()["sources"][0]["rank"] == 2
+
+
+class LoopingBackend(Backend):
+    """The real consume loop over ids that repeat one block: the loop guard's case."""
+
+    name = "looping"
+
+    def generate(self, prompt, options, run):
+        ids = self.tokenizer('"Tell me more.", ', add_special_tokens=False)["input_ids"]
+        events = queue.SimpleQueue()
+        for _ in range(6):
+            events.put(("ids", list(ids)))
+        events.put(("done", "stop"))
+        return stream_text(events, self.tokenizer, (), run.stats, release=lambda: None,
+                           guard_loops=options.guard_loops)
+
+
+@pytest.mark.parametrize("loop_guard", [True, False])
+def test_a_request_can_turn_the_loop_guard_off(service, loop_guard):
+    chain = AnswerChain(service.holder, LoopingBackend(service.backend.tokenizer), service.settings)
+    request = ChatRequest("List follow-ups as JSON", retrieval=False, loop_guard=loop_guard)
+    *chunks, end = list(chain.stream(request, RunContext.new()))
+    whole = '"Tell me more.", ' * 6
+    assert ("".join(chunks) == whole) is not loop_guard
+    assert end.sources == ()

@@ -71,3 +71,14 @@ def test_invalid_requests_name_the_problem(buf, fragment):
     with pytest.raises(InvalidRequestError, match=fragment) as info:
         parse_pre_prompt(buf)
     assert info.value.grpc_status == "INVALID_ARGUMENT"
+
+
+def test_loop_guard_and_renumbering_flags():
+    req = parse_pre_prompt(b'{"question": "q", "loop_guard": false, "renumber_citations": true, '
+                           b'"background": true}')
+    assert (req.loop_guard, req.renumber_citations, req.background) == (False, True, True)
+    plain = parse_pre_prompt(b"q")
+    assert (plain.loop_guard, plain.renumber_citations, plain.background) == (True, False, False)
+    for bad in (b'{"question": "q", "loop_guard": 0}', b'{"question": "q", "renumber_citations": "yes"}'):
+        with pytest.raises(InvalidRequestError):
+            parse_pre_prompt(bad)

@@ -25,7 +25,8 @@ def user(text: str) -> list[dict]:
 
 
 def test_model_list_puts_python_model_first_and_shows_every_known_graph(client, fixture_gateway):
-    assert [m.id for m in client.models.list()] == ["python_model", "broken_model"]
+    assert [m.id for m in client.models.list()] == ["python_model", "python_model-plain",
+                                                    "broken_model", "broken_model-plain"]
     v1 = openai.OpenAI(base_url=fixture_gateway.url + "/v1", api_key="x", max_retries=0)
     assert [m.id for m in v1.models.list()][0] == "python_model"
 
@@ -226,7 +227,8 @@ def test_http_errors_keep_openais_shape(fixture_gateway):
 def test_model_list_from_ovms_rest_config_and_the_servers_own_404(fixture_host):
     with start_gateway(fixture_host.grpc_url, ("--ovms_rest_url", fixture_host.rest_url)) as gw:
         c = openai.OpenAI(base_url=gw.base_url, api_key="x", max_retries=0, timeout=30)
-        assert [m.id for m in c.models.list()] == ["python_model", "broken_model"]
+        assert [m.id for m in c.models.list()] == ["python_model", "python_model-plain",
+                                                   "broken_model", "broken_model-plain"]
         with pytest.raises(openai.NotFoundError, match="is not found"):  # the server decided
             c.chat.completions.create(model="no_such_model", messages=user("q"))
 
@@ -275,3 +277,59 @@ def test_round_robin_spreads_streams_over_several_servers(fixture_host, gateway_
                   for n in range(6)]
     assert all(a != b for a, b in served), served  # each stream ran on exactly one server
     assert any(a for a, _ in served) and any(b for _, b in served), served
+
+
+def raw_chat(gw, body: dict | bytes, **headers) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.post(gw.base_url + "/chat/completions", content=content, timeout=30,
+                      headers={"Content-Type": "application/json", **headers})
+
+
+def test_an_error_mid_stream_is_followed_by_done(fixture_gateway):
+    r = raw_chat(fixture_gateway, {"model": "python_model", "stream": True,
+                                   "messages": user("inband:INTERNAL@2")})
+    events = [e for e in r.text.split("\n\n") if e.startswith("data: ")]
+    assert json.loads(events[-2][len("data: "):])["error"]["message"] == "fixture in-band INTERNAL"
+    assert events[-1] == "data: [DONE]"
+
+
+def test_a_refused_request_is_logged_with_what_came_in(fixture_gateway):
+    r = raw_chat(fixture_gateway, {"model": "python_model", "stream": True, "messages": user("q"),
+                                   "tools": [{"type": "function", "function": {"name": "f"}}],
+                                   "tool_choice": "required"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "tools_not_supported"
+    lines = [l for l in fixture_gateway.log_text().splitlines() if "reason=tools_not_supported" in l]
+    assert lines and "model=python_model stream=true kind=- tools=1 outcome=invalid status=400" in lines[-1]
+
+
+def test_a_body_over_the_cap_is_413(fixture_host):
+    with start_gateway(fixture_host.grpc_url, ("--max_body_bytes", "2000")) as gw:
+        small = raw_chat(gw, {"model": "python_model", "messages": user("fits")})
+        assert small.status_code == 200
+        big = {"model": "python_model", "messages": user("x" * 5000)}
+        r = raw_chat(gw, big)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+
+        def chunked():  # no Content-Length: counted while it streams in
+            data = json.dumps(big).encode()
+            for i in range(0, len(data), 500):
+                yield data[i:i + 500]
+
+        r = httpx.post(gw.base_url + "/chat/completions", content=chunked(), timeout=30,
+                       headers={"Content-Type": "application/json"})
+        assert r.status_code == 413
+        assert "outcome=invalid status=413" in gw.log_text()
+
+
+def test_rate_limit_per_client_is_429_with_retry_after(fixture_host):
+    with start_gateway(fixture_host.grpc_url, ("--rate_limit", "6", "--rate_burst", "2")) as gw:
+        ok = [raw_chat(gw, {"messages": user("hi")}).status_code for _ in range(2)]
+        refused = raw_chat(gw, {"messages": user("hi")})
+        assert ok == [200, 200] and refused.status_code == 429
+        assert refused.headers["retry-after"] == "10"
+        assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+        with pytest.raises(openai.RateLimitError):
+            openai.OpenAI(base_url=gw.base_url, api_key="x", max_retries=0).chat.completions.create(
+                model="python_model", messages=user("again"))
+        assert httpx.get(gw.url + "/health").status_code == 200  # probes are not limited
+        assert "gateway_rate_limited_total 2.0" in httpx.get(gw.url + "/metrics").text

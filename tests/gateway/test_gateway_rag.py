@@ -25,7 +25,7 @@ def client(rag_gateway) -> openai.OpenAI:
 
 
 def test_model_list(client):
-    assert [m.id for m in client.models.list()] == ["python_model"]
+    assert [m.id for m in client.models.list()] == ["python_model", "python_model-plain"]
 
 
 def test_streamed_answer_with_usage_and_sources(client):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -64,7 +65,9 @@ def test_messages_become_question_history_and_options():
     assert chat.history == [{"role": "user", "content": "(system) Be brief."},
                             {"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"}]
     assert json.loads(chat.pre_prompt()) == {"question": "q2", "history": chat.history,
-                                             "max_new_tokens": 5, "temperature": 0.5}
+                                             "max_new_tokens": 5, "temperature": 0.5,
+                                             "renumber_citations": True}
+    assert chat.kind.name == "chat" and chat.tools_ignored == 0
     assert parse_chat_request({"messages": [{"role": "user", "content": "x"}]}, "d").model == "d"
 
 
@@ -75,7 +78,8 @@ def test_messages_become_question_history_and_options():
     {"messages": [{"role": "user", "content": "q"}], "temperature": 3},
     {"messages": [{"role": "user", "content": "q"}], "n": 2},
     {"messages": [{"role": "user", "content": "q"}], "stream": "yes"},
-    {"messages": [{"role": "user", "content": "q"}], "tools": [{"type": "function"}]},
+    {"messages": [{"role": "user", "content": "q"}], "tools": [{"type": "function"}],
+     "tool_choice": "required"},
 ])
 def test_bad_bodies_are_bad_requests(body):
     with pytest.raises(BadRequestError):
@@ -117,6 +121,9 @@ def test_end_signal_passes_sources_through_and_reads_in_band_errors():
         "usage": {"prompt_tokens": 3, "completion_tokens": 4}, "finish_reason": "length"}).encode())
     assert end.sources == [{"source": "a.md", "title": "A", "score": 0.5, "cited": False},
                            {"source": "b.pdf", "page": 2}]
+    assert end.excerpts == ["x", ""]
+    kept = parse_end_signal(b'{"sources": [{"source": "a.md", "section": "Care", "rank": 2}]}')
+    assert kept.sources == [{"source": "a.md", "section": "Care", "rank": 2}]
     assert end.usage() == {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
     assert end.finish_reason == "length" and end.error is None
     failed = parse_end_signal(b'{"error": {"code": "UNAVAILABLE", "message": "later"}, '
@@ -143,3 +150,147 @@ def test_oldest_history_turns_are_dropped_to_fit_the_prompt_cap():
     assert fitted["question"] == "q" and fitted["history"] == turns[-len(fitted["history"]):]
     assert 0 < len(fitted["history"]) < len(turns)
     assert json.loads(chat.pre_prompt(max_bytes=10))["history"] == []  # the question is kept
+
+
+OPEN_WEBUI_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "openwebui-0.12.4"
+
+
+def owui(name: str) -> dict:
+    return json.loads((OPEN_WEBUI_FIXTURES / name).read_text())
+
+
+def test_tools_without_a_forcing_tool_choice_are_ignored():
+    body = owui("chat-with-builtin-tools.json")
+    assert len(body["tools"]) == 36 and "tool_choice" not in body
+    chat = parse_chat_request(body, "python_model")
+    assert chat.tools_ignored == 36 and chat.kind.name == "chat"
+    assert chat.question == "What is OpenVINO Model Server?"
+    for choice in ("auto", "none"):
+        assert parse_chat_request({**body, "tool_choice": choice}, "m").tools_ignored == 36
+
+
+@pytest.mark.parametrize("choice, needle", [
+    ("required", "asks for a tool call"),
+    ({"type": "function", "function": {"name": "search_web"}}, "'search_web'"),
+])
+def test_a_forced_tool_call_is_a_clear_400(choice, needle):
+    with pytest.raises(BadRequestError) as caught:
+        parse_chat_request({**owui("chat-with-builtin-tools.json"), "tool_choice": choice}, "m")
+    assert needle in caught.value.message and "cannot call tools" in caught.value.message
+    assert caught.value.code == "tools_not_supported"
+
+
+@pytest.mark.parametrize("name, task", [
+    ("chat-first-turn.json", False), ("chat-second-turn.json", False),
+    ("chat-with-builtin-tools.json", False),
+    ("task-title.json", True), ("task-tags.json", True), ("task-follow-ups.json", True),
+])
+def test_open_webui_requests_are_told_apart(name, task):
+    chat = parse_chat_request(owui(name), "python_model", task_max_tokens=256)
+    assert chat.kind.task is task
+    wire = json.loads(chat.pre_prompt())
+    if task:
+        assert (wire["retrieval"], wire["loop_guard"], wire["background"]) == (False, False, True)
+        assert wire["max_new_tokens"] <= 256  # the title asks for 1000
+        assert "renumber_citations" not in wire
+        assert wire["question"].startswith("### Task:")
+    else:
+        assert "retrieval" not in wire and "loop_guard" not in wire and wire["renumber_citations"]
+        assert "background" not in wire
+
+
+@pytest.mark.parametrize("body, why", [
+    ({"response_format": {"type": "json_object"}}, "response_format"),
+    ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "response_format"),
+    ({"messages": [{"role": "system", "content": "Reply in JSON only."},
+                   {"role": "user", "content": "Name three fruits"}]}, "system prompt asks for JSON"),
+    ({"messages": [{"role": "user", "content": "  ### Task:\nSuggest an emoji."}]}, "task prompt"),
+])
+def test_what_makes_a_task(body, why):
+    body = {"messages": [{"role": "user", "content": "q"}], **body}
+    assert parse_chat_request(body, "m").kind.why == why
+
+
+@pytest.mark.parametrize("body", [
+    {"messages": [{"role": "user", "content": "What is JSON?"}]},
+    {"messages": [{"role": "system", "content": "You are a pirate."},
+                  {"role": "user", "content": "Where is the zorblat grown?"}]},
+    {"messages": [{"role": "user", "content": "Explain the ### Task: header"}]},
+    {"messages": [{"role": "user", "content": "q"}], "response_format": {"type": "text"}},
+])
+def test_questions_stay_questions(body):
+    assert parse_chat_request(body, "m").kind.task is False
+
+
+def test_a_plain_model_id_is_always_a_plain_completion():
+    chat = parse_chat_request({"messages": [{"role": "user", "content": "Where is it grown?"}]},
+                              "m", plain=True)
+    assert chat.kind.why == "plain model"
+    assert json.loads(chat.pre_prompt())["retrieval"] is False
+
+
+def test_the_gateways_footnote_is_taken_out_of_the_history():
+    from gateway.sources import sources_footnote
+
+    sources = [{"source": "https://example.com/a", "title": "Guide", "section": "Install",
+                "score": 0.8, "cited": True}, {"source": "b.md", "title": "B", "score": 0.4}]
+    footnote = sources_footnote(sources)
+    assert "- [1] [Guide › Install](https://example.com/a) · score 0.80 · **cited**" in footnote
+    answer = "It installs with pip [1]."
+    body = {"messages": [{"role": "user", "content": "How?"},
+                         {"role": "assistant", "content": answer + footnote},
+                         {"role": "user", "content": "And then?"}]}
+    chat = parse_chat_request(body, "m")
+    assert chat.history[1]["content"] == answer
+    # text that merely mentions sources stays
+    kept = "See **Sources** below:\n- [1] is a list item, not ours. More text."
+    assert parse_chat_request({"messages": [{"role": "assistant", "content": kept},
+                                            {"role": "user", "content": "q"}]}, "m"
+                              ).history[0]["content"] == kept
+
+
+def test_open_webui_source_events_one_per_passage():
+    from gateway.sources import openwebui_source_events
+
+    sources = [{"source": "https://example.com/guide", "title": "Guide", "section": "Install",
+                "score": 0.8, "cited": True, "rank": 2},
+               {"source": "https://example.com/guide", "title": "Guide", "section": "Use",
+                "score": 0.7, "cited": False, "rank": 1},
+               {"source": "manual.pdf", "title": "Manual", "page": 3, "score": 0.5}]
+    events = openwebui_source_events(sources, ["install text", "use text", "manual text"])
+    assert [e["type"] for e in events] == ["source"] * 3
+    ids = [e["data"]["metadata"][0]["source"] for e in events]
+    assert len(set(ids)) == 3 and not any(i.startswith("http") for i in ids)
+    first = events[0]["data"]
+    assert first["source"] == {"id": ids[0], "name": "Guide › Install", "url": "https://example.com/guide"}
+    assert first["document"] == ["install text"] and first["distances"] == [0.8]
+    assert first["metadata"][0] == {"source": ids[0], "name": "Guide › Install", "cited": True, "rank": 2}
+    assert events[2]["data"]["source"] == {"id": ids[2], "name": "Manual, page 3"}
+
+
+def test_rate_limiter_buckets_per_client():
+    from gateway.errors import RateLimitedError
+    from gateway.rate_limit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(per_minute=6, burst=2, clock=lambda: now[0])
+    limiter.check("a")
+    limiter.check("a")
+    with pytest.raises(RateLimitedError) as caught:
+        limiter.check("a")
+    assert caught.value.status == 429 and caught.value.headers() == {"Retry-After": "10"}
+    limiter.check("b")  # another client has its own bucket
+    now[0] = 10.0
+    limiter.check("a")  # one token back after 10 s at 6 per minute
+    assert not RateLimiter(0, 0).enabled
+    RateLimiter(0, 0).check("a")
+
+
+def test_new_settings_and_their_defaults():
+    d = GatewaySettings.parse([], {})
+    assert (d.max_body_bytes, d.plain_suffix, d.rate_limit, d.burst) == (4 * 1024 * 1024, "-plain", 0.0, 4)
+    s = GatewaySettings.parse(["--rate_limit", "60"], {"GATEWAY_MAX_BODY_BYTES": "1000",
+                                                       "GATEWAY_PLAIN_SUFFIX": ""})
+    assert (s.max_body_bytes, s.plain_suffix, s.rate_limit, s.burst) == (1000, "", 60.0, 14)
+    with pytest.raises(SystemExit):
+        GatewaySettings.parse(["--rate_limit", "-1"], {})

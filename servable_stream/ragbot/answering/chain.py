@@ -1,5 +1,6 @@
 """The retrieval-QA flow of one request: search query -> retrieve -> fit the prompt ->
-generate -> end (sources marked cited).
+generate -> end (sources marked cited; with `renumber_citations`, cited ones first and the
+text's [n] following them: citations.py).
 
 Plain functions rather than LCEL: the flow was three RunnableLambdas passing an untyped
 dict, and LCEL added nothing to it (streaming is a generator, end to end). LangChain
@@ -18,7 +19,7 @@ from ..knowledge.retrieval import RetrievalPolicy, retrieve
 from ..run import GenerationStats, RunContext
 from ..settings import Settings
 from .budget import fit_prompt
-from .citations import check_citations
+from .citations import CitationRenumbering, check_citations
 from .end import AnswerEnd, KnowledgeBaseInfo, SourceInfo
 from .followup import is_follow_up, search_query
 from .prompt import NOT_COVERED, PromptStyle, passage_text, render
@@ -61,16 +62,24 @@ class AnswerChain:
             style=self.style,
         )
         options = GenerationOptions(max_new_tokens=fitted.max_new_tokens, temperature=request.temperature,
-                                    ignore_eos=request.ignore_eos)
+                                    ignore_eos=request.ignore_eos, loop_guard=request.loop_guard)
+        renumbering = CitationRenumbering(len(fitted.hits)) if request.renumber_citations else None
         pieces = []
         for piece in self.backend.generate(fitted.prompt, options, run):
-            pieces.append(piece)
-            yield piece
+            piece = renumbering.feed(piece) if renumbering else piece
+            if piece:
+                pieces.append(piece)
+                yield piece
+        if renumbering and (tail := renumbering.flush()):
+            pieces.append(tail)
+            yield tail
         answer = "".join(pieces)
-        citations = check_citations(answer, [passage_text(hit[0]) for hit in fitted.hits])
+        # the [n] of the answer as sent name the passages in the order they are sent
+        order = renumbering.order() if renumbering else range(1, len(fitted.hits) + 1)
+        citations = check_citations(answer, [passage_text(fitted.hits[rank - 1][0]) for rank in order])
         yield AnswerEnd(
-            sources=tuple(SourceInfo.from_hit(hit, cited=n in citations.cited)
-                          for n, hit in enumerate(fitted.hits, start=1)),
+            sources=tuple(SourceInfo.from_hit(fitted.hits[rank - 1], cited=n in citations.cited, rank=rank)
+                          for n, rank in enumerate(order, start=1)),
             usage=run.stats.usage,
             finish_reason=run.stats.finish_reason,
             knowledge_base=KnowledgeBaseInfo(index.document_count, index.chunk_count),

@@ -6,10 +6,17 @@ marked `cited` when its number appears; numbers outside 1..passages are reported
 invalid (end_signal "invalid_citations"); and a citation is reported unsupported
 ("unsupported_citations") when the words it backs name a number or a name that none of the
 passages cited there contains: "The tower is 42 metres tall [1]" while passage 1 says 31.
-The text has already streamed, so it is not rewritten; clients flag what the lists name.
+The text has already streamed, so it is not rewritten afterwards; clients flag what the
+lists name. What a citation backs is the text between it and the previous citation (or the
+sentence start); adjacent citations ("[1][2]", "[1, 2]") back the same text together.
 
-What a citation backs is the text between it and the previous citation (or the sentence
-start); adjacent citations ("[1][2]") back the same text together.
+A request with `renumber_citations` gets the numbers rewritten *while* the answer streams
+(`CitationRenumbering`): the first passage the answer cites becomes [1], the next one [2],
+..., and the sources are then sent in that order (cited ones first, then the others by
+rank). A client that numbers sources by their position (Open WebUI) then resolves every [n]
+and lists the cited passages first. Only this side knows how many passages there are before
+the first token, so only here can the rewrite be safe: a number that names no passage is
+left as it is. A list like "[1, 3]" is a citation of each number.
 """
 from __future__ import annotations
 
@@ -17,9 +24,12 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-_CITATION = re.compile(r"\[(\d{1,3})\]")
-_GROUP = re.compile(r"(?:\s*\[\d{1,3}\])+")
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
+_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_CITED_NUMBER = re.compile(r"\d{1,3}")
+# what may still become a citation at the end of a chunk: "[", "[1", "[1,", "[1, 2"
+_OPEN_TAIL = re.compile(r"\[(?:\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*)?$")
+_GROUP = re.compile(r"(?:\s*\[\d{1,3}(?:\s*,\s*\d{1,3})*\])+")  # adjacent citations
+_FACT_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
 _NAME = re.compile(r"(?<![\w'’-])[A-Z][\w'’&-]*[A-Za-z0-9](?:\s+[A-Z][\w'’&-]*[A-Za-z0-9])*")
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$")
 _NUMBER_WORDS = {
@@ -43,10 +53,15 @@ class Citations:
     unsupported: tuple[int, ...] = ()  # valid numbers whose passages miss a number/name cited
 
 
+def cited_numbers(answer: str) -> list[int]:
+    """Every number the answer cites, in order of appearance (repeats kept)."""
+    return [int(n) for m in _CITATION.finditer(answer) for n in _CITED_NUMBER.findall(m.group(1))]
+
+
 def check_citations(answer: str, passages: int | Sequence[str]) -> Citations:
     """`passages`: the passage texts (heading + text), or just how many there were."""
     count = passages if isinstance(passages, int) else len(passages)
-    numbers = [int(n) for n in _CITATION.findall(answer)]
+    numbers = cited_numbers(answer)
     valid = frozenset(n for n in numbers if 1 <= n <= count)
     invalid = tuple(dict.fromkeys(n for n in numbers if not 1 <= n <= count))
     unsupported: tuple[int, ...] = ()
@@ -61,7 +76,7 @@ def _unsupported(answer: str, passages: list[str]):
     for group in _GROUP.finditer(answer):
         claim = answer[start:group.start()]
         start = group.end()
-        cited = [int(n) for n in _CITATION.findall(group.group()) if 1 <= int(n) <= len(passages)]
+        cited = [n for n in cited_numbers(group.group()) if 1 <= n <= len(passages)]
         if not cited:
             continue
         union = " ".join(texts[n - 1] for n in cited)
@@ -77,7 +92,7 @@ def _last_sentence(text: str) -> str:
 
 def claim_facts(claim: str) -> set[str]:
     """The numbers and names in a claim, normalised as `_searchable` normalises passages."""
-    facts = {_number(m.group()) for m in _NUMBER.finditer(claim)}
+    facts = {_number(m.group()) for m in _FACT_NUMBER.finditer(claim)}
     for m in _NAME.finditer(claim):
         words = m.group().split()
         if m.start() == 0 or _SENTENCE_END.search(claim[:m.start()]):
@@ -109,3 +124,44 @@ def _number(text: str) -> str:
 
 def _normal(word: str) -> str:
     return word.lower().strip("'’")
+
+
+class CitationRenumbering:
+    """Rewrites [n] in streamed text to the order of first citation; `order()` gives the
+    passages (their original 1-based numbers) in the new order. A chunk ending in what may
+    be the start of a citation ("[1") is held back until the next chunk or `flush()`."""
+
+    def __init__(self, passages: int):
+        self.passages = passages
+        self._new_number: dict[int, int] = {}  # original -> new
+        self._held = ""
+
+    def feed(self, text: str) -> str:
+        text = self._held + text
+        tail = _OPEN_TAIL.search(text)
+        cut = tail.start() if tail else len(text)
+        self._held = text[cut:]
+        return self._rewrite(text[:cut])
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return self._rewrite(held)
+
+    def order(self) -> list[int]:
+        """Original passage numbers, cited ones first (in order of first citation), then the
+        others by rank."""
+        cited = list(self._new_number)
+        return cited + [n for n in range(1, self.passages + 1) if n not in self._new_number]
+
+    def _rewrite(self, text: str) -> str:
+        return _CITATION.sub(self._citation, text)
+
+    def _citation(self, match: re.Match) -> str:
+        return "[" + _CITED_NUMBER.sub(lambda m: str(self._renumber(int(m.group(0)))), match.group(1)) + "]"
+
+    def _renumber(self, n: int) -> int:
+        if not 1 <= n <= self.passages:
+            return n  # names no passage: left for invalid_citations to report
+        if n not in self._new_number:
+            self._new_number[n] = len(self._new_number) + 1
+        return self._new_number[n]

@@ -1,14 +1,16 @@
 """The end of an answer, typed: what the servable sends as `end_signal` (its `to_wire()`).
 
-    {"sources": [{"source", "title", "section"?, "page"?, "score", "excerpt", "cited"}], "usage":
+    {"sources": [{"source", "title", "section"?, "page"?, "score", "excerpt", "cited", "rank"}], "usage":
      {"prompt_tokens", "completion_tokens"}, "finish_reason", "answer", "knowledge_base"?:
      {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?,
      "unsupported_citations"?}
 
 Sources are the passages the model actually saw (the budget may drop low-ranked ones), in
-rank order, each marked "cited" when the answer cites its [n]; "invalid_citations" lists
-numbers that name no passage, "unsupported_citations" cited passages that lack a number or
-name of the text citing them; "note" says when no documents are indexed; "answer" is the whole text (a unary
+rank order (or, for a request with `renumber_citations`, cited ones first in the order the
+answer cites them), each with its retrieval `rank` and marked "cited" when the answer cites
+its [n]; "invalid_citations" lists numbers that name no passage, "unsupported_citations"
+cited passages that lack a number or name of the text citing them; "note" says when no
+documents are indexed; "answer" is the whole text (a unary
 client of OVMS gets only the first chunk); "error" (with finish_reason "error") says why an
 answer failed, in-band.
 """
@@ -33,9 +35,10 @@ class SourceInfo:
     page: int | None = None
     section: str = ""  # heading path inside the document ("Care > Descaling")
     cited: bool = False  # the answer cites this passage's number
+    rank: int = 0  # 1-based place among the passages by retrieval rank (0: not known)
 
     @classmethod
-    def from_hit(cls, hit, cited: bool = False) -> "SourceInfo":
+    def from_hit(cls, hit, cited: bool = False, rank: int = 0) -> "SourceInfo":
         doc: Document = hit[0]
         return cls(
             source=doc.metadata.get("source", ""),
@@ -45,11 +48,14 @@ class SourceInfo:
             page=doc.metadata.get("page"),
             section=doc.metadata.get("section", ""),
             cited=cited,
+            rank=rank,
         )
 
     def to_wire(self) -> dict:
         info = {"source": self.source, "title": self.title, "score": self.score, "excerpt": self.excerpt,
                 "cited": self.cited}
+        if self.rank:
+            info["rank"] = self.rank
         if self.section:
             info["section"] = self.section
         if self.page is not None:

@@ -28,9 +28,11 @@ def refused(request_id: str, outcome: str, reason: object) -> None:
 
 
 class RequestRecord:
-    def __init__(self, run: RunContext, on_finish: Callable[[], None] | None = None):
+    def __init__(self, run: RunContext, on_finish: Callable[[], None] | None = None,
+                 on_first_chunk: Callable[[], None] | None = None):
         self.run = run
         self._on_finish = on_finish
+        self._on_first_chunk = on_first_chunk
         self.first_chunk: float | None = None
         self.chunks = 0
         self.finish_reason: str | None = None
@@ -40,6 +42,8 @@ class RequestRecord:
         if self.first_chunk is None:
             self.first_chunk = time.monotonic()
             metrics.TTFT.observe(self.first_chunk - self.run.started)
+            if self._on_first_chunk is not None:
+                self._on_first_chunk()
         self.chunks += 1
         metrics.GENERATED_TOKENS.inc()  # live count; reconciled with the token count at the end
 

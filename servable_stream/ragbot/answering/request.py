@@ -3,12 +3,20 @@
 Accepted: raw UTF-8 (`raw_input_contents`) or one BYTES element with its 4-byte
 little-endian length prefix; the text is either a plain question or a JSON object
 {"question", "history": [{"role","content"}], "max_new_tokens", "temperature",
-"ignore_eos", "retrieval"}:
+"ignore_eos", "retrieval", "loop_guard", "renumber_citations", "background"}:
   ignore_eos  true: generate exactly max_new_tokens (end-of-sequence tokens and the model's
               stop strings are ignored), as OVMS's and vLLM's LLM APIs offer; benchmarks
               and tests use it to fix answer lengths
   retrieval   false: answer from the model alone, no passages (the closed-book control of
-              `make eval`); default true
+              `make eval`, a client's own tasks: titles, tags); default true
+  loop_guard  false: no loop guard (backends/token_text.py LoopGuard), for structured output
+              whose repetition is legitimate (a JSON list of similar items); default true
+  renumber_citations  true: the answer's [n] are renumbered in the order the answer first
+              cites them and the sources are sent in that order (cited ones first, then the
+              others by rank; each keeps its `rank`), so a client that numbers sources by
+              position (Open WebUI) resolves every [n]; default false (rank order)
+  background  true: a client's own background task (a chat title, tags): admitted once no
+              interactive request awaits its first token (admission.py); default false
 """
 from __future__ import annotations
 
@@ -19,7 +27,8 @@ from dataclasses import dataclass
 from ..errors import InvalidRequestError
 
 ROLES = ("user", "assistant")
-KEYS = ("question", "history", "max_new_tokens", "temperature", "ignore_eos", "retrieval")
+KEYS = ("question", "history", "max_new_tokens", "temperature", "ignore_eos", "retrieval",
+        "loop_guard", "renumber_citations", "background")
 MAX_TEMPERATURE = 2.0
 
 
@@ -33,6 +42,9 @@ class ChatRequest:
     temperature: float | None = None  # None or 0: greedy
     ignore_eos: bool = False
     retrieval: bool = True
+    loop_guard: bool = True
+    renumber_citations: bool = False
+    background: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "history", tuple(tuple(turn) for turn in self.history))
@@ -125,6 +137,9 @@ def _from_json(text: str) -> ChatRequest:
         temperature=_temperature(obj.get("temperature")),
         ignore_eos=_flag(obj, "ignore_eos", False),
         retrieval=_flag(obj, "retrieval", True),
+        loop_guard=_flag(obj, "loop_guard", True),
+        renumber_citations=_flag(obj, "renumber_citations", False),
+        background=_flag(obj, "background", False),
     )
 
 

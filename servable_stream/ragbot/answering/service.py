@@ -141,7 +141,8 @@ class RagService:
             raise
 
     def answer(self, request: ChatRequest) -> Answer:
-        """Wait for a generation slot (OverloadedError when the queue is full too), then stream."""
+        """Wait for a generation slot (OverloadedError when the queue is full too; a
+        background request also for the interactive ones to start: admission.py), then stream."""
         run = RunContext.new()  # arrival time: TTFT includes any wait in the queue
         if self._closed:
             exc = ServiceClosedError("the server is shutting down or reloading (the RAG service was "
@@ -149,11 +150,11 @@ class RagService:
             refused(run.request_id, "rejected", exc)
             raise exc
         try:
-            slot = self._admission.admit()
+            slot = self._admission.admit(background=request.background)
         except OverloadedError as exc:
             refused(run.request_id, "rejected", exc)
             raise
-        record = RequestRecord(run, on_finish=slot.release)
+        record = RequestRecord(run, on_finish=slot.release, on_first_chunk=slot.first_token)
         events = record.track(self._chain.stream(request, run))
         return Answer(events, run, on_close=lambda: record.finish("cancelled"))
 

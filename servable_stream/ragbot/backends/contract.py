@@ -34,6 +34,13 @@ class GenerationOptions:
     temperature: float | None = None  # None or 0: greedy
     ignore_eos: bool = False  # exactly max_new_tokens: no end-of-sequence, no stop strings
     stop: tuple[str, ...] = ()  # text stops beyond the preset's
+    loop_guard: bool = True  # False: structured output (JSON lists repeat legitimately)
+
+    @property
+    def guard_loops(self) -> bool:
+        """Whether stream_text stops an answer that repeats itself: not for a forced length
+        (ignore_eos), not when the request turned the guard off."""
+        return self.loop_guard and not self.ignore_eos
 
 
 class Backend:
@@ -83,7 +90,8 @@ class Backend:
 def stream_text(events, tokenizer: Any, text_stops: tuple[str, ...], stats: GenerationStats,
                 release: Callable[[], None], guard_loops: bool = True) -> Iterator[str]:
     """The consume loop of every backend (see the module docstring); `guard_loops=False`
-    (ignore_eos) lets an answer run to its length whatever it says."""
+    (GenerationOptions.guard_loops: ignore_eos, or a request's loop_guard off) lets an answer
+    run to its length whatever it says."""
     text = TextAssembler(tokenizer, text_stops)
     loop = LoopGuard() if guard_loops else None
     try:

@@ -71,7 +71,7 @@ class GenaiBackend(Backend):
                                    engine_stops, options.ignore_eos)
         request = self.engine.submit(prompt_ids, config, run.cancel_event)
         yield from stream_text(request.events, self.tokenizer, text_stops, run.stats, release=request.release,
-                               guard_loops=not options.ignore_eos)
+                               guard_loops=options.guard_loops)
 
     def close(self) -> None:
         self.engine.close()

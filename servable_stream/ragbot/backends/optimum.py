@@ -69,7 +69,7 @@ class OptimumBackend(Backend):
         worker = threading.Thread(target=work, name="llm-generate", daemon=True)
         worker.start()
         yield from stream_text(events, self.tokenizer, text_stops, stats, release=should_stop.abandon,
-                               guard_loops=not options.ignore_eos)
+                               guard_loops=options.guard_loops)
 
     def _tokenize(self, prompt: str) -> dict:
         import torch
