@@ -1,7 +1,9 @@
 """The servable's final `end_signal`, as the gateway passes it on.
 
 Kept as received where OpenAI has no field for it: each source's source, title, section,
-page, score and (when the servable sends them) cited and rank; the passages' excerpts are
+page, score and (when the servable sends them) cited and rank, plus `"supported": false` on a
+cited passage the servable found not to hold what the answer cites it for
+(`unsupported_citations`); the passages' excerpts are
 kept apart (Open WebUI's source events show them; the `sources` field stays small). Newer
 servables report request errors in-band:
 `"error": {"code": "<gRPC status name>", "message"}` with `"finish_reason": "error"`.
@@ -17,7 +19,7 @@ from gateway.errors import GatewayError, UpstreamError, from_grpc_status
 
 __all__ = ["EndSignal", "parse_end_signal", "SOURCE_FIELDS"]
 
-SOURCE_FIELDS = ("source", "title", "section", "page", "score", "cited", "rank")
+SOURCE_FIELDS = ("source", "title", "section", "page", "score", "cited", "rank", "supported")
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,12 @@ def parse_end_signal(raw: bytes) -> EndSignal:
         raise UpstreamError("the model server sent an end_signal that is not a JSON object")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     items = [s for s in data.get("sources") or [] if isinstance(s, dict)]
-    return EndSignal(sources=[_source(s) for s in items],
+    unsupported = data.get("unsupported_citations") if isinstance(data.get("unsupported_citations"), list) else []
+    sources = [_source(s) for s in items]
+    for number, source in enumerate(sources, start=1):
+        if number in unsupported:
+            source["supported"] = False
+    return EndSignal(sources=sources,
                      excerpts=[str(s.get("excerpt") or "") for s in items],
                      prompt_tokens=_count(usage, "prompt_tokens"),
                      completion_tokens=_count(usage, "completion_tokens"),

@@ -53,6 +53,9 @@ def openwebui_source_events(sources: list[dict[str, Any]], excerpts: list[str]) 
         origin = {"id": ident, "name": name}
         if source.startswith(("http://", "https://")):
             origin["url"] = source
+        if item.get("supported") is False:  # the servable found the cited facts missing
+            name = f"⚠ {name} (does not hold what the answer cites it for)"
+            origin["name"] = name
         metadata = {"source": ident, "name": name, "cited": item.get("cited") is True}
         if isinstance(item.get("rank"), int):
             metadata["rank"] = item["rank"]
@@ -68,7 +71,7 @@ def sources_footnote(sources: list[dict[str, Any]]) -> str:
     line keeps its [n] ("title › section" for a passage of a section)."""
     if not sources:
         return ""
-    lines = [source_line(n, _source(s)) for n, s in enumerate(sources, start=1)]
+    lines = [source_line(n, _source(s), s.get("supported") is not False) for n, s in enumerate(sources, start=1)]
     return f"\n\n{FOOTNOTE_HEADING}\n\n" + "\n".join(lines)
 
 

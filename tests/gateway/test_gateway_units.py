@@ -134,6 +134,20 @@ def test_end_signal_passes_sources_through_and_reads_in_band_errors():
         parse_end_signal(b"not json")
 
 
+def test_an_unsupported_citation_is_flagged_on_its_source_and_in_the_footnote():
+    from gateway.sources import openwebui_source_events, sources_footnote
+
+    end = parse_end_signal(json.dumps({
+        "sources": [{"source": "a.md", "title": "A", "cited": True, "excerpt": "x"},
+                    {"source": "b.md", "title": "B", "cited": True, "excerpt": "y"}],
+        "unsupported_citations": [2]}).encode())
+    assert "supported" not in end.sources[0] and end.sources[1]["supported"] is False
+    lines = sources_footnote(end.sources).splitlines()
+    assert "⚠" not in lines[-2] and "does not hold what the answer cites it for" in lines[-1]
+    events = openwebui_source_events(end.sources, end.excerpts)
+    assert events[1]["data"]["source"]["name"].startswith("⚠ B")
+
+
 def test_every_error_has_openais_shape():
     for cls in (BadRequestError, ModelNotFoundError, OverloadedError, UnavailableError, UpstreamError):
         body = cls("why").body()["error"]
