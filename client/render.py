@@ -30,7 +30,7 @@ def escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
 
 
-def source_line(number: int, source: Source, supported: bool = True) -> str:
+def source_line(number: int, source: Source, supported: bool = True, attributed: bool = False) -> str:
     title = escape(" › ".join(p for p in (source.title, source.section) if p) or source.source)
     if source.is_url:
         label = f"[{title}]({quote(source.source, safe=':/?&=#%+,;@~.-_')})"
@@ -39,6 +39,8 @@ def source_line(number: int, source: Source, supported: bool = True) -> str:
     page = f", page {source.page}" if source.page is not None else ""
     score = f" · score {source.score:.2f}" if source.score is not None else ""
     cited = " · **cited**" if source.cited else ""
+    if source.cited and attributed:
+        cited += " _(by the server: the answer named no source)_"
     if source.cited and not supported:
         cited += " · ⚠ _does not hold what the answer cites it for_"
     return f"- [{number}] {label}{page}{score}{cited}"
@@ -50,7 +52,8 @@ def sources_markdown(end_info: EndInfo) -> str:
     passage."""
     if not end_info.sources:
         return ""
-    lines = [source_line(s.number or n, s, (s.number or n) not in end_info.unsupported_citations)
+    lines = [source_line(s.number or n, s, (s.number or n) not in end_info.unsupported_citations,
+                         (s.number or n) in end_info.attributed_citations)
              for n, s in enumerate(end_info.sources_cited_first(), start=1)]
     text = "**Sources**\n\n" + "\n".join(lines)
     if end_info.invalid_citations:

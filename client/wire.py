@@ -57,6 +57,8 @@ class EndInfo:
     invalid_citations: tuple[int, ...] = ()  # [n] in the answer that name no passage
     # [n] whose passage lacks a number or name of the text that cites it
     unsupported_citations: tuple[int, ...] = ()
+    # [n] the servable appended because the answer cited nothing
+    attributed_citations: tuple[int, ...] = ()
 
     def sources_cited_first(self) -> list[Source]:
         """The passages the answer cites, then the others (each keeps its number)."""
@@ -115,7 +117,8 @@ def decode_end_info(raw: bytes) -> EndInfo:
     return EndInfo(sources=sources, usage=usage, finish_reason=str(data.get("finish_reason") or "stop"),
                    answer=answer if isinstance(answer, str) else None, error=_error(data.get("error")),
                    invalid_citations=invalid,
-                   unsupported_citations=_numbers(data.get("unsupported_citations")))
+                   unsupported_citations=_numbers(data.get("unsupported_citations")),
+                   attributed_citations=_numbers(data.get("attributed_citations")))
 
 
 def _numbers(value: Any) -> tuple[int, ...]:

@@ -27,8 +27,8 @@ DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
 class Settings:
     """Every knob, typed; each default is declared here and nowhere else (README lists the
     environment variables), except the answering ones a preset tunes for its model
-    (presets.AnsweringProfile: TOP_K, MAX_DOCUMENTS, PROMPT, PROMPT_EXAMPLES, MAX_NEW_TOKENS,
-    CHUNK_SIZE, CHUNK_OVERLAP): from_env takes those from the selected preset."""
+    (presets.AnsweringProfile: TOP_K, MAX_DOCUMENTS, PROMPT, PROMPT_EXAMPLES,
+    ATTRIBUTE_CITATIONS, MAX_NEW_TOKENS, CHUNK_SIZE, CHUNK_OVERLAP): from_env takes those from the selected preset."""
 
     base_path: Path
     llm_model_dir: Path  # LLM_MODEL_DIR, default <base>/<SELECTED_MODEL>
@@ -50,6 +50,7 @@ class Settings:
     #                                  searched with the history
     prompt_examples: bool = False  # PROMPT_EXAMPLES: two worked turns (cite; say "not there")
     prompt: str = "plain"  # PROMPT: the instructions' wording: plain | grounded
+    attribute_citations: bool = False  # ATTRIBUTE_CITATIONS: cite the best passage for an uncited answer
     chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
     chunk_overlap: int = 200  # CHUNK_OVERLAP
     llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai (from_env: the preset's default)
@@ -116,6 +117,7 @@ class Settings:
             followup_min_score=env.float("FOLLOWUP_MIN_SCORE", d["followup_min_score"], minimum=-1.0),
             prompt_examples=env.bool("PROMPT_EXAMPLES", profile.prompt_examples),
             prompt=env.choice("PROMPT", profile.prompt, PROMPTS),
+            attribute_citations=env.bool("ATTRIBUTE_CITATIONS", profile.attribute_citations),
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             llm_backend=env.choice("LLM_BACKEND", get_preset(selected).llm_backend, LLM_BACKENDS),

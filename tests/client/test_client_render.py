@@ -32,6 +32,19 @@ def test_cited_sources_come_first_with_their_numbers_and_a_bad_citation_is_flagg
     assert "cites [7], which is not one of these sources" in lines[-1]
 
 
+def test_unsupported_and_server_attributed_citations_are_said_so():
+    info = EndInfo(sources=[Source("a.md", "Alpha", 0.9, cited=True, number=1),
+                            Source("b.md", "Beta", 0.5, cited=True, number=2)],
+                   unsupported_citations=(2,), attributed_citations=(1,))
+    assert sources_markdown(info).splitlines()[2:] == [
+        "- [1] Alpha (`a.md`) · score 0.90 · **cited** _(by the server: the answer named no source)_",
+        "- [2] Beta (`b.md`) · score 0.50 · **cited** · ⚠ _does not hold what the answer cites it for_",
+    ]
+    from client.wire import decode_end_info
+    end = decode_end_info(b'{"sources": [], "unsupported_citations": [2], "attributed_citations": [1]}')
+    assert (end.unsupported_citations, end.attributed_citations) == ((2,), (1,))
+
+
 def test_unreachable_server_becomes_a_chat_message(closed_port_url):
     with StreamClient(closed_port_url, idle_timeout=10) as client:
         *_, (shown, history) = chat_turns(client, ActiveAnswers(), "hi", [], [], "session")

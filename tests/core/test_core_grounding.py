@@ -182,3 +182,35 @@ def test_a_request_can_turn_the_loop_guard_off(service, loop_guard):
     whole = '"Tell me more.", ' * 6
     assert ("".join(chunks) == whole) is not loop_guard
     assert end.sources == ()
+
+
+@pytest.mark.parametrize("text, attributed", [
+    ("The zorblat is a purple fruit from Kelvara.", True),  # cites nothing: the servable does
+    ("The zorblat is a purple fruit [1].", False),  # the model cited
+    ("The documents do not say.", False),  # a refusal cites nothing
+    ("Quantum flux capacitors hum at dawn.", False),  # no passage holds it
+])
+def test_an_answer_without_citations_gets_the_passage_holding_its_facts(service, text, attributed):
+    settings = dataclasses.replace(service.settings, attribute_citations=True)
+    chain = AnswerChain(service.holder, ScriptedBackend(service.backend.tokenizer, text), settings)
+    *chunks, end = list(chain.stream(ChatRequest("What colour is the zorblat fruit?"), RunContext.new()))
+    wire = end.to_wire()
+    zorblat = next(n for n, s in enumerate(wire["sources"], start=1) if s["source"] == "zorblat.md")
+    if attributed:
+        assert "".join(chunks) == f"{text} [{zorblat}]" == wire["answer"]
+        assert wire["attributed_citations"] == [zorblat] and wire["sources"][zorblat - 1]["cited"]
+    else:
+        assert "".join(chunks) == text and "attributed_citations" not in wire
+    off = AnswerChain(service.holder, ScriptedBackend(service.backend.tokenizer, text), service.settings)
+    *chunks, end = list(off.stream(ChatRequest("What colour is the zorblat fruit?"), RunContext.new()))
+    assert "".join(chunks) == text  # ATTRIBUTE_CITATIONS off: the text as the model wrote it
+
+
+def test_an_attributed_citation_is_renumbered_like_the_models_own(service):
+    settings = dataclasses.replace(service.settings, attribute_citations=True)
+    chain = AnswerChain(service.holder, ScriptedBackend(service.backend.tokenizer, "Zorblats are purple."), settings)
+    request = ChatRequest("What colour is the zorblat fruit?", renumber_citations=True)
+    *chunks, end = list(chain.stream(request, RunContext.new()))
+    wire = end.to_wire()
+    assert "".join(chunks) == "Zorblats are purple. [1]" and wire["attributed_citations"] == [1]
+    assert wire["sources"][0]["source"] == "zorblat.md" and wire["sources"][0]["cited"]

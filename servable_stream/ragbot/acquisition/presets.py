@@ -62,6 +62,9 @@ class AnsweringProfile:
     # 135M model follows best) or "grounded" (rules a 1B+ instruct model can keep: several
     # passages, refusal, citations, documents as data)
     prompt: str = "plain"
+    # ATTRIBUTE_CITATIONS: an answer that cites no passage gets the one holding its facts
+    # appended ("[2]"), marked as the servable's in end_signal's attributed_citations
+    attribute_citations: bool = False
 
 
 @dataclass(frozen=True)

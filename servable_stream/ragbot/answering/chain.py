@@ -19,10 +19,10 @@ from ..knowledge.retrieval import RetrievalPolicy, retrieve
 from ..run import GenerationStats, RunContext
 from ..settings import Settings
 from .budget import fit_prompt
-from .citations import CitationRenumbering, check_citations
+from .citations import CitationRenumbering, attribute, check_citations
 from .end import AnswerEnd, KnowledgeBaseInfo, SourceInfo
 from .followup import is_follow_up, search_query
-from .prompt import NOT_COVERED, PromptStyle, passage_text, render
+from .prompt import NOT_COVERED, PromptStyle, is_refusal, passage_text, render
 from .request import ChatRequest
 
 Event = Union[str, AnswerEnd]
@@ -64,19 +64,26 @@ class AnswerChain:
         options = GenerationOptions(max_new_tokens=fitted.max_new_tokens, temperature=request.temperature,
                                     ignore_eos=request.ignore_eos, loop_guard=request.loop_guard)
         renumbering = CitationRenumbering(len(fitted.hits)) if request.renumber_citations else None
-        pieces = []
+        passages = [passage_text(hit[0]) for hit in fitted.hits]
+        pieces, raw = [], []
         for piece in self.backend.generate(fitted.prompt, options, run):
+            raw.append(piece)
             piece = renumbering.feed(piece) if renumbering else piece
             if piece:
                 pieces.append(piece)
                 yield piece
-        if renumbering and (tail := renumbering.flush()):
+        attributed = self._attribution("".join(raw), passages, run)
+        tail = f" [{attributed}]" if attributed else ""
+        tail = (renumbering.feed(tail) + renumbering.flush()) if renumbering else tail
+        if tail:
             pieces.append(tail)
             yield tail
         answer = "".join(pieces)
         # the [n] of the answer as sent name the passages in the order they are sent
         order = renumbering.order() if renumbering else range(1, len(fitted.hits) + 1)
-        citations = check_citations(answer, [passage_text(fitted.hits[rank - 1][0]) for rank in order])
+        citations = check_citations(answer, [passages[rank - 1] for rank in order])
+        if attributed:
+            attributed = list(order).index(attributed) + 1  # its number as sent
         yield AnswerEnd(
             sources=tuple(SourceInfo.from_hit(fitted.hits[rank - 1], cited=n in citations.cited, rank=rank)
                           for n, rank in enumerate(order, start=1)),
@@ -86,7 +93,17 @@ class AnswerChain:
             answer=answer,
             invalid_citations=citations.invalid,
             unsupported_citations=citations.unsupported,
+            attributed_citations=(attributed,) if attributed else (),
         )
+
+    def _attribution(self, answer: str, passages: list[str], run: RunContext) -> int | None:
+        """The passage to cite for an answer that cites none (ATTRIBUTE_CITATIONS): it was
+        given passages, it ended normally, and it does not say the documents lack the answer."""
+        if (not self.settings.attribute_citations or not passages or is_refusal(answer)
+                or run.stats.finish_reason not in ("stop", "length")):
+            return None
+        found = check_citations(answer, len(passages))
+        return None if found.cited or found.invalid else attribute(answer, passages)
 
     def _retrieve(self, index, request: ChatRequest, run: RunContext) -> list:
         """The passages; a follow-up ("When was it built?") is searched with the history when

@@ -10,6 +10,10 @@ The text has already streamed, so it is not rewritten afterwards; clients flag w
 lists name. What a citation backs is the text between it and the previous citation (or the
 sentence start); adjacent citations ("[1][2]", "[1, 2]") back the same text together.
 
+An answer that cites nothing though it was given passages (and does not refuse) gets the
+passage that best holds its numbers and names appended as a citation (`attribute`), and
+end_signal lists it in "attributed_citations": the servable's attribution, not the model's.
+
 A request with `renumber_citations` gets the numbers rewritten *while* the answer streams
 (`CitationRenumbering`): the first passage the answer cites becomes [1], the next one [2],
 ..., and the sources are then sent in that order (cited ones first, then the others by
@@ -82,6 +86,33 @@ def _unsupported(answer: str, passages: list[str]):
         union = " ".join(texts[n - 1] for n in cited)
         if any(fact not in union for fact in claim_facts(_last_sentence(claim))):
             yield from cited
+
+
+_WORD = re.compile(r"[a-z][a-z'-]{3,}")
+_COMMON = frozenset("""about above after again also because been before being below between both
+could does doing down during each from further have having here into itself more most must only
+other over same should some such than that their them then there these they this those through
+under until very were what when where which while will with would your according passages
+passage documents document""".split())
+
+
+def attribute(answer: str, passages: Sequence[str]) -> int | None:
+    """The passage (1-based) that best holds what an answer without citations says: the one
+    containing the most of its numbers and names, then of its other words. None when none
+    holds a number or name of it, or a third of its words (the answer is not from them)."""
+    facts = claim_facts(answer)
+    words = {w for w in _WORD.findall(answer.lower()) if w not in _COMMON}
+    best, best_score = None, 0.0
+    for number, passage in enumerate(passages, start=1):
+        text = _searchable(passage)
+        found = sum(fact in text for fact in facts)
+        share = sum(w in text for w in words) / len(words) if words else 0.0
+        if found == 0 and share < 1 / 3:
+            continue
+        score = found + share
+        if score > best_score:
+            best, best_score = number, score
+    return best
 
 
 def _last_sentence(text: str) -> str:

@@ -3,13 +3,14 @@
     {"sources": [{"source", "title", "section"?, "page"?, "score", "excerpt", "cited", "rank"}], "usage":
      {"prompt_tokens", "completion_tokens"}, "finish_reason", "answer", "knowledge_base"?:
      {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?,
-     "unsupported_citations"?}
+     "unsupported_citations"?, "attributed_citations"?}
 
 Sources are the passages the model actually saw (the budget may drop low-ranked ones), in
 rank order (or, for a request with `renumber_citations`, cited ones first in the order the
 answer cites them), each with its retrieval `rank` and marked "cited" when the answer cites
 its [n]; "invalid_citations" lists numbers that name no passage, "unsupported_citations"
-cited passages that lack a number or name of the text citing them; "note" says when no
+cited passages that lack a number or name of the text citing them, "attributed_citations" the
+citation the servable appended to an answer that cited nothing; "note" says when no
 documents are indexed; "answer" is the whole text (a unary
 client of OVMS gets only the first chunk); "error" (with finish_reason "error") says why an
 answer failed, in-band.
@@ -84,6 +85,8 @@ class AnswerEnd:
     invalid_citations: tuple[int, ...] = ()  # [n] in the answer that name no passage
     # [n] whose passage lacks a number or name of the text citing it (citations.py)
     unsupported_citations: tuple[int, ...] = ()
+    # [n] the servable appended to an answer that cited nothing (citations.attribute)
+    attributed_citations: tuple[int, ...] = ()
 
     def to_wire(self) -> dict:
         wire = {
@@ -98,6 +101,8 @@ class AnswerEnd:
             wire["invalid_citations"] = list(self.invalid_citations)
         if self.unsupported_citations:
             wire["unsupported_citations"] = list(self.unsupported_citations)
+        if self.attributed_citations:
+            wire["attributed_citations"] = list(self.attributed_citations)
         if self.knowledge_base is not None:
             wire["knowledge_base"] = {"documents": self.knowledge_base.documents,
                                       "chunks": self.knowledge_base.chunks}

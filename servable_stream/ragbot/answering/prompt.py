@@ -36,6 +36,12 @@ GROUNDED_INSTRUCTIONS = (
 )
 WORDINGS = {"plain": INSTRUCTIONS, "grounded": GROUNDED_INSTRUCTIONS}
 NOT_COVERED = "The documents do not cover this question."
+
+
+def is_refusal(answer: str) -> bool:
+    """The answer says the documents do not hold it (the wordings' refusal, or the cut-off's)."""
+    text = answer.strip()
+    return text.startswith((REFUSAL.rstrip("."), NOT_COVERED.rstrip(".")))
 CLOSED_BOOK = "You are a helpful assistant. Answer the user's latest question."
 NO_CONTEXT = (
     "No context was found in the documents for this question. Tell the user that the "
