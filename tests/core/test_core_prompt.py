@@ -1,5 +1,5 @@
 from langchain_core.documents import Document
-from ragbot.answering.prompt import (EXAMPLES, NO_CONTEXT, PromptStyle, build_messages, instruction_texts,
+from ragbot.answering.prompt import (EXAMPLES, GROUNDED_EXAMPLES, REFUSAL, NO_CONTEXT, PromptStyle, build_messages, instruction_texts,
                                      render)
 from ragbot.knowledge.index import Hit
 
@@ -42,6 +42,15 @@ def test_the_models_own_identity_comes_first_and_examples_only_when_asked():
     assert [m["content"] for m in with_examples[1:1 + len(EXAMPLES)]] == [c for _, c in EXAMPLES]
     assert with_examples[-3:] == plain[-3:]  # history and this turn unchanged after them
 
+
+
+def test_the_grounded_wording_shows_its_own_examples_a_fact_two_passages_and_a_refusal():
+    grounded = build_messages("q", HISTORY, HITS, style=PromptStyle(examples=True, wording="grounded"))
+    shown = [m["content"] for m in grounded[1:1 + len(GROUNDED_EXAMPLES)]]
+    assert shown == [c for _, c in GROUNDED_EXAMPLES] and not set(shown[::2]) & {c for _, c in EXAMPLES}
+    answers = shown[1::2]
+    assert "[1]" in answers[0] and "[1]" in answers[1] and "[2]" in answers[1] and answers[2] == REFUSAL
+    assert all(c in instruction_texts() for c in shown)  # the eval checks no answer repeats them
 
 def test_closed_book_has_no_passages_and_no_note():
     messages = build_messages("What colour?", HISTORY, [], closed_book=True)

@@ -108,6 +108,25 @@ EXAMPLES = (
 )
 
 
+# The grounded wording's worked turns (PROMPT=grounded with PROMPT_EXAMPLES=on): one fact with
+# its citation, a question that needs both passages (each fact cited), and a refusal, on
+# passages about made-up bridges no eval question touches. Measured on Qwen2.5-Coder 1.5B
+# (eval/README.md): near-miss refusals 0.56 -> 0.89, answers citing [n] 0.37 -> 0.82,
+# two-document answers 0.71 -> 0.86, false refusals 0.08 -> 0.03.
+_BRIDGES = ("[1] Elm Street Bridge > History\n<<<\nThe Elm Street Bridge was opened in 1902. It is "
+            "84 metres long and carries two lanes.\n>>>\n\n[2] Mill Lane Bridge\n<<<\nThe Mill Lane "
+            "Bridge, a stone footbridge, was built in 1791 and is 30 metres long.\n>>>")
+GROUNDED_EXAMPLES = (
+    ("user", f"Passages:\n{_BRIDGES}\n\nQuestion: How long is the Elm Street Bridge?"),
+    ("assistant", "The Elm Street Bridge is 84 metres long [1]."),
+    ("user", f"Passages:\n{_BRIDGES}\n\nQuestion: When were the Elm Street and Mill Lane bridges built?"),
+    ("assistant", "The Elm Street Bridge was opened in 1902 [1] and the Mill Lane Bridge was built in 1791 [2]."),
+    ("user", f"Passages:\n{_BRIDGES}\n\nQuestion: Who designed the Elm Street Bridge?"),
+    ("assistant", REFUSAL),
+)
+EXAMPLES_FOR = {"plain": EXAMPLES, "grounded": GROUNDED_EXAMPLES}
+
+
 def system_message(identity: str = "", wording: str = "plain") -> str:
     """The same for every turn: the start of the prompt every follow-up shares. `identity`
     is the model's own default system prompt (presets.py): a small model answers best in
@@ -118,7 +137,8 @@ def system_message(identity: str = "", wording: str = "plain") -> str:
 
 def instruction_texts() -> tuple[str, ...]:
     """Every fixed text a prompt can carry (eval/scoring.py checks no answer repeats them)."""
-    return (*WORDINGS.values(), NO_CONTEXT, CLOSED_BOOK, *(content for _, content in EXAMPLES))
+    return (*WORDINGS.values(), NO_CONTEXT, CLOSED_BOOK,
+            *(content for examples in EXAMPLES_FOR.values() for _, content in examples))
 
 
 def turn_message(question: str, hits: Sequence) -> str:
@@ -132,7 +152,7 @@ class PromptStyle:
     """What shapes the prompt beyond the request: the model's identity and the examples."""
 
     identity: str = ""  # the preset's own system prompt
-    examples: bool = False  # PROMPT_EXAMPLES: the two worked turns (EXAMPLES)
+    examples: bool = False  # PROMPT_EXAMPLES: the wording's worked turns (EXAMPLES_FOR)
     wording: str = "plain"  # PROMPT: the instructions (WORDINGS)
 
 
@@ -147,7 +167,8 @@ def build_messages(
     else:
         messages = [{"role": "system", "content": system_message(style.identity, style.wording)}]
         if style.examples:
-            messages += [{"role": role, "content": content} for role, content in EXAMPLES]
+            messages += [{"role": role, "content": content}
+                         for role, content in EXAMPLES_FOR[style.wording]]
     # the client's turns cannot smuggle in a system turn either
     messages += [{"role": role, "content": neutralise(content)} for role, content in history]
     last = neutralise(question) if closed_book else turn_message(question, hits)
