@@ -28,6 +28,12 @@ Event = Union[str, AnswerEnd]
 REWRITE_MAX_TOKENS = 48
 
 
+def _knowledge_base(index) -> KnowledgeBaseInfo:
+    """The index that answered: its size and, from a shared store, its published version."""
+    return KnowledgeBaseInfo(index.document_count, index.chunk_count,
+                             getattr(index.version, "id", None))
+
+
 class AnswerChain:
     def __init__(self, holder: IndexHolder, backend: Backend, settings: Settings):
         self.holder = holder
@@ -72,7 +78,7 @@ class AnswerChain:
                           for n, hit in enumerate(fitted.hits, start=1)),
             usage=run.stats.usage,
             finish_reason=run.stats.finish_reason,
-            knowledge_base=KnowledgeBaseInfo(index.document_count, index.chunk_count),
+            knowledge_base=_knowledge_base(index),
             answer=answer,
             invalid_citations=citations.invalid,
         )
@@ -102,7 +108,7 @@ class AnswerChain:
         run.stats.finish_reason = "stop"
         yield NOT_COVERED
         yield AnswerEnd(usage=run.stats.usage, finish_reason="stop", answer=NOT_COVERED,
-                        knowledge_base=KnowledgeBaseInfo(index.document_count, index.chunk_count))
+                        knowledge_base=_knowledge_base(index))
 
     def _render(self, messages: list[dict[str, str]]) -> str:
         return render(messages, self.settings.preset.prompt_style, self.backend.tokenizer)

@@ -2,7 +2,7 @@
 
     {"sources": [{"source", "title", "section"?, "page"?, "score", "excerpt", "cited"}], "usage":
      {"prompt_tokens", "completion_tokens"}, "finish_reason", "answer", "knowledge_base"?:
-     {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?}
+     {"documents", "chunks", "version"?}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?}
 
 Sources are the passages the model actually saw (the budget may drop low-ranked ones), in
 rank order, each marked "cited" when the answer cites its [n]; "note" says when no documents are indexed; "answer" is the whole text (a unary
@@ -60,6 +60,7 @@ class KnowledgeBaseInfo:
 
     documents: int
     chunks: int
+    version: int | None = None  # the published version that answered (KNOWLEDGE_STORE=postgres)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class AnswerEnd:
         if self.knowledge_base is not None:
             wire["knowledge_base"] = {"documents": self.knowledge_base.documents,
                                       "chunks": self.knowledge_base.chunks}
+            if self.knowledge_base.version is not None:
+                wire["knowledge_base"]["version"] = self.knowledge_base.version
             if not self.knowledge_base.chunks:
                 wire["note"] = "no documents indexed"
         return wire

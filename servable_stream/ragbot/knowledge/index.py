@@ -51,6 +51,7 @@ class KnowledgeIndex:
     keywords: KeywordIndex | None = field(default=None, repr=False)
     records: tuple[DocRecord, ...] = field(default=(), repr=False)  # docs.txt order
     report: object | None = field(default=None, repr=False)  # ingest.RebuildReport
+    version: object | None = None  # store.PublishedVersion it was read from or published as
 
     @classmethod
     def empty(cls) -> "KnowledgeIndex":
@@ -136,11 +137,13 @@ def index_from_records(records: list[DocRecord], embeddings: Embeddings, started
 
 
 class IndexHolder:
-    """The current index; `swap` replaces the whole object under a lock."""
+    """The current index; `swap` replaces the whole object under a lock, then tells the
+    listeners (e.g. metrics) what answers now."""
 
     def __init__(self, index: KnowledgeIndex):
         self._lock = threading.Lock()
         self._current = index
+        self.listeners: list = []
 
     @property
     def current(self) -> KnowledgeIndex:
@@ -149,4 +152,9 @@ class IndexHolder:
     def swap(self, index: KnowledgeIndex) -> KnowledgeIndex:
         with self._lock:
             old, self._current = self._current, index
+        for listener in list(self.listeners):
+            try:
+                listener(index)
+            except Exception:
+                log.exception("index swap listener failed")
         return old
