@@ -74,6 +74,7 @@ def test_the_writer_publishes_readers_follow_and_embed_nothing(tmp_path, pg_dsn,
     assert status["connected"] and status["error"] is None
     report, progress, _ = b.status_parts()  # a reader shows the writer's report of that version
     assert report.changed == ["zorblat.md"] and progress is None
+    assert report.finished_at and report.seconds > 0 and report.embedded_chunks == 1
 
 
 def test_retrieval_is_the_same_as_the_local_store(tmp_path, pg_dsn, embeddings, stores):

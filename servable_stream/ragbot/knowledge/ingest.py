@@ -235,12 +235,13 @@ class Indexer:
         report.documents = len(records)
         report.chunks = sum(len(r.chunks) for r in records)
         index = self._index(records, report, started)
+        report.seconds = time.monotonic() - started  # what a published version's report says
+        report.finished_at = time.time()
         version = self.records.save(key, records, report)
         if version is not None:
             index = replace(index, version=version)
         self._previous = {r.entry: r for r in records}
         report.seconds = time.monotonic() - started
-        report.finished_at = time.time()
         return index
 
     def _index(self, records: list[DocRecord], report: RebuildReport, started: float) -> KnowledgeIndex:
