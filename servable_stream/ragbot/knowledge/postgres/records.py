@@ -61,6 +61,7 @@ class PgRecords:
                 versions.prune(conn, skey)
             except Exception as exc:  # noqa: BLE001 - old versions can wait for the next publish
                 log.warning("could not prune old knowledge versions: %s", type(exc).__name__)
-        log.info("knowledge version %d published by %s: %d documents, %d chunks (%d embedded here)",
-                 version.id, self.writer, version.documents, version.chunks, report.embedded_chunks)
+        log.info("knowledge version %d published by %s: %d documents, %d chunks (%d embedded here) "
+                 "in %.2f s", version.id, self.writer, version.documents, version.chunks,
+                 report.embedded_chunks, report.seconds)
         return version
