@@ -181,3 +181,20 @@ def test_first_start_on_an_empty_database_waits_for_the_writer(tmp_path, pg_dsn,
     assert {s.holder.current.version.id for s in made} == {1}
     assert sorted(c.embedded for c in counting) == [0, 3]
     assert sum(s.is_writer for s in made) == 1
+
+
+class FailingEmbeddings(CountingEmbeddings):
+    def embed_documents(self, texts):
+        raise RuntimeError("the embedding model failed on purpose")
+
+
+def test_a_first_build_that_fails_fails_the_start_with_its_reason(tmp_path, pg_dsn, embeddings):
+    docs = write_knowledge(tmp_path)
+    store = SharedStore(settings_for(docs, pg_dsn, "a"), FailingEmbeddings(embeddings))
+    try:
+        with pytest.raises(KnowledgeStoreError, match="first knowledge version failed: RuntimeError: "
+                                                      "the embedding model failed on purpose"):
+            store.start()
+    finally:
+        store.close()
+    assert sql(pg_dsn, "SELECT count(*) FROM ragbot_versions")[0][0] == 0

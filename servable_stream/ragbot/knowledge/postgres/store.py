@@ -152,11 +152,19 @@ class SharedStore:
                 delay = min(delay * 2, 5.0)
 
     def _wait_for_a_version(self) -> None:
-        started = time.monotonic()
-        while not self._has_version.wait(WAITING_LOG_SECONDS):
-            who = "this replica" if self.is_writer else "the writer"
-            log.info("waiting for the first published knowledge version (%s builds it; %.0f s so far)",
-                     who, time.monotonic() - started)
+        """Until a published version answers. When this replica is the writer and its first
+        build fails, that is the start-up's failure (as with the local store)."""
+        started = logged = time.monotonic()
+        while not self._has_version.wait(1.0):
+            term = self._term
+            report = term.indexer.last_report if term is not None else None
+            if report is not None and not report.ok and not self._has_version.is_set():
+                raise KnowledgeStoreError(f"building the first knowledge version failed: {report.error}")
+            if time.monotonic() - logged >= WAITING_LOG_SECONDS:
+                logged = time.monotonic()
+                who = "this replica" if self.is_writer else "the writer"
+                log.info("waiting for the first published knowledge version (%s builds it; %.0f s so far)",
+                         who, logged - started)
         log.info("knowledge version %d answers (%s)", self.holder.current.version.id,
                  "written here" if self.is_writer else f"published by {self.holder.current.version.writer}")
 
