@@ -132,10 +132,9 @@ def test_a_change_reaches_every_replica_and_no_answer_mixes_versions(replicas):
             (replicas.folder / name).write_text(text, encoding="utf-8")
         new = replicas.folder / "docs.txt.new"
         new.write_text("zorblat-v2.md\nquantum_bakery.txt\nrivers-v2.md\n", encoding="utf-8")
-        changed_at = time.monotonic()
         os.replace(new, replicas.docs)  # one change: two documents replaced at once
+        # a bound for a hang, not a speed claim: benchmarks/ measures how fast (seconds)
         assert wait_for(lambda: replicas.all_at(before + 1), timeout=30), replicas.versions()
-        reached = time.monotonic() - changed_at
         last = len(answers)
         assert wait_for(lambda: {n for n, v, _ in answers[last:] if v > before} == set(replicas.hosts),
                         timeout=30)
@@ -144,7 +143,6 @@ def test_a_change_reaches_every_replica_and_no_answer_mixes_versions(replicas):
         for t in askers:
             t.join(60)
     assert errors == []
-    assert reached < 15, f"the change took {reached:.1f} s to reach every replica"
     for name, version, seen in answers:  # each answer: one version's documents, never a mix
         assert seen == (V1 if version == before else V2), (name, version, seen)
     assert {v for _, v, _ in answers} >= {before, before + 1}
@@ -218,7 +216,6 @@ def test_postgres_restart_replicas_keep_answering_and_catch_up(replicas):
 
 def test_a_fourth_replica_is_ready_without_embedding_anything(replicas):
     newest = max(replicas.versions().values())
-    started = time.monotonic()
     host = replicas.start("r4")
     host.wait_ready(timeout=240)
     store = status(host)["store"]
@@ -226,7 +223,6 @@ def test_a_fourth_replica_is_ready_without_embedding_anything(replicas):
     assert metric(host, EMBEDDED) == 0
     assert sources(host)[0] == newest
     assert "loaded: 4 documents" in host.log_text()
-    print(f"fourth replica ready in {time.monotonic() - started:.1f} s")
     # the page's Knowledge base panel says where the answers come from
     panel = panel_markdown(host.rest_url + "/v2/models/python_model/status")
     writer = store["version"]["writer"]
