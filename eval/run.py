@@ -186,7 +186,7 @@ def run(config_names: list[str], limit: int | None, max_new_tokens: int, model_d
                        {**(store or {}), **json.loads(env_key)}, work_dir)
         started = time.monotonic()
         with start_host(REPO / "servable_stream" / "config.json", env=env) as host:
-            host.wait_ready(timeout=600)
+            host.wait_ready(timeout=1800)  # the first index build on loaded shared cores
             print(f"host ready in {time.monotonic() - started:.0f} s ({', '.join(c.name for c in group)})",
                   flush=True)
             for c in group:
