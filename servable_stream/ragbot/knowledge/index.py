@@ -125,6 +125,10 @@ def index_from_records(records: list[DocRecord], embeddings: Embeddings, started
                               time.monotonic() - started, records=tuple(records), report=report)
     import faiss
 
+    # one query against ~10k vectors is far too little work to share out: with FAISS's OpenMP
+    # threads on cores the LLM also uses, a search took 14 ms (p95 37 ms) instead of 0.45 ms
+    # (p95 4.4 ms) on one thread (benchmarks/README.md, "Shared knowledge base")
+    faiss.omp_set_num_threads(1)
     vectors = np.ascontiguousarray(np.concatenate([r.vectors for r in records]), dtype=np.float32)
     start = 0
     for r in records:  # one copy of the vectors, not one per record plus the concatenation
