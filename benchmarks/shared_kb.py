@@ -72,10 +72,12 @@ class CachedQueries:
 # --------------------------------------------------------------------------- in the database
 DENSE_SQL = ("SELECT sha256, seq, 1 - (embedding::vector({d}) <=> %(q)s) AS cosine FROM ragbot_chunks "
              "WHERE index_key = %(key)s ORDER BY embedding::vector({d}) <=> %(q)s LIMIT %(n)s")
-KEYWORD_SQL = ("SELECT sha256, seq, ts_rank_cd(to_tsvector('english', text), query) AS rank, "
+# any of the query's terms (OR), as BM25 scores them; plainto_tsquery alone would demand all
+KEYWORD_SQL = ("SELECT sha256, seq, ts_rank_cd(to_tsvector('english', text), q.query) AS rank, "
                "1 - (embedding::vector({d}) <=> %(q)s) AS cosine "
-               "FROM ragbot_chunks, plainto_tsquery('english', %(text)s) query "
-               "WHERE index_key = %(key)s AND to_tsvector('english', text) @@ query "
+               "FROM ragbot_chunks, (SELECT NULLIF(replace(plainto_tsquery('english', %(text)s)::text, "
+               "'&', '|'), '')::tsquery AS query) q "
+               "WHERE index_key = %(key)s AND to_tsvector('english', text) @@ q.query "
                "ORDER BY rank DESC LIMIT %(n)s")
 
 

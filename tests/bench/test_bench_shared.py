@@ -24,7 +24,7 @@ def test_each_row_is_the_postgres_figure_with_local_beside_it():
     g = shared_goals(o)
     assert g["shared_embedded_3_replicas_vs_local"]["value"] == 0.33
     assert g["shared_change_to_all_3_s"]["value"] == 1.4
-    assert g["shared_change_to_all_3_s"]["raw"]["local"] == {"median": 1.2}
+    assert g["shared_change_to_all_3_s"]["raw"]["local_median"] == 1.2
     q = g["query_p95_ms_10k_postgres"]
     assert q["value"] == 9.1 and q["raw"]["local_in_memory"] == 9.0 and q["raw"]["in_database_hnsw_fts"] == 37.0
     n = g["new_replica_ready_s_postgres"]
