@@ -187,7 +187,7 @@ def test_the_writer_killed_mid_rebuild_another_finishes_nothing_embedded_twice(r
     rows = sql(replicas.dsn, "SELECT count(*), count(DISTINCT sha256) FROM ragbot_chunks")[0]
     assert rows == (7, 7)
     successor = replicas.writer()
-    assert f"index rebuilt: 4 documents" in replicas.hosts[successor].log_text()
+    assert "index rebuilt: 4 documents" in replicas.hosts[successor].log_text()
     assert "1 documents' chunks reused" in replicas.hosts[successor].log_text()
 
 
