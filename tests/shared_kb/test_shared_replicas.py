@@ -171,12 +171,12 @@ def test_the_writer_killed_mid_rebuild_another_finishes_nothing_embedded_twice(r
         survivors_before = {n: metric(replicas.hosts[n], EMBEDDED) for n in survivors}
         replicas.hosts[writer].proc.kill()  # SIGKILL: no goodbye, the lock goes with the process
         replicas.hosts[writer].proc.wait(10)
-        server.delay["/late.txt"] = 0
-        # the old version answers meanwhile
+        # the old version answers meanwhile (a successor cannot publish before /late.txt answers)
         for name in survivors:
             assert sources(replicas.hosts[name]) == (before, V2)
+        server.delay["/late.txt"] = 0  # (a fetch already waiting still waits out its 15 s)
         assert wait_for(lambda: replicas.writer() in survivors, timeout=30)
-        assert wait_for(lambda: replicas.all_at(before + 1), timeout=30), replicas.versions()
+        assert wait_for(lambda: replicas.all_at(before + 1), timeout=60), replicas.versions()
     for name in survivors:
         version, seen = sources(replicas.hosts[name])
         assert version > before and seen == V2 | {server.url("/late.txt")}
