@@ -35,7 +35,7 @@ def main() -> None:
     t0 = time.perf_counter()
     service = RagService.start(settings)
     load_s = time.perf_counter() - t0
-    report = service.indexer.last_report
+    report = service.knowledge.status_parts()[0]
     try:
         answer_once(service, "warm-up: what is in the documents?", 8)
         runs = [answer_once(service, q) for q in questions(2, offset=0)]

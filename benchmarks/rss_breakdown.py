@@ -94,7 +94,7 @@ def main() -> None:
     parts = {order[i]: round(steps[order[i]] - steps[order[i - 1]], 1) for i in range(1, len(order))}
     parts["python"] = steps["python"]
     emit({"steps_rss_mb": steps, "parts_mb": parts, "total_mb": steps[order[-1]],
-          "kv_cache_allocated_mb": kv_plan_mb, "chunks": service.indexer.last_report.chunks if service.indexer.last_report else None,
+          "kv_cache_allocated_mb": kv_plan_mb, "chunks": service.holder.current.chunk_count,
           "not_loaded_import_cost": {k: import_cost_mb(v) for k, v in IMPORTS.items()},
           "torch_imported": "torch" in sys.modules, "backend": settings.llm_backend})
 

@@ -41,6 +41,9 @@ SKIP_LLAMACPP = os.environ.get("BENCH_SKIP_LLAMACPP") == "1"
 # merged into the last results.json. BENCH_STAGE=embed / smollm2: only those rows (each builds
 # what it needs), merged the same way. BENCH_STAGE=owui: only Open WebUI's title request beside
 # the first question (owui_bench.py, SmolLM2, both backends, ~6 min), merged the same way.
+# BENCH_STAGE=shared: the shared knowledge base's rows (shared_kb.py: query latency at 10k
+# chunks for both stores, embedding work for 3 replicas, a change reaching every replica, a
+# new replica's start-up), merged the same way.
 STAGE = os.environ.get("BENCH_STAGE", "all")
 FAILED: list[str] = []  # "<row>: <why>" for the run's last line
 
@@ -184,6 +187,62 @@ def served_stage(props: dict) -> dict:
     return {"served": served, "smollm2_served": sm}
 
 
+def shared_stage() -> dict:
+    """KNOWLEDGE_STORE=postgres against local (builds the 10k-chunk index first if missing)."""
+    from .embed_bench import OV_DIR
+
+    child("embed_bench", {"what": "build"}, timeout=3600)
+    child("reindex", {"what": "kb_index", "embed_dir": str(OV_DIR)}, timeout=3600)
+    query = child("shared_kb", {"what": "query", "embed_dir": str(OV_DIR)}, timeout=3600)
+    replicas = child("shared_kb", {"what": "replicas"}, timeout=3600)
+    return {"shared_kb": {"query": query, "replicas": replicas}}
+
+
+def shared_goals(o: dict) -> dict:
+    """The shared store's rows: each a figure for postgres with local's beside it in raw."""
+    q = _g(o, "shared_kb", "query") or {}
+    r = _g(o, "shared_kb", "replicas") or {}
+    pg, local = r.get("postgres") or {}, r.get("local") or {}
+
+    def p95(row, part="with_embedding"):
+        return _g(q, row, part, "p95_ms")
+
+    return {
+        "shared_embedded_3_replicas_vs_local": {
+            "value": ratio(pg.get("embedded_chunks_3_replicas"), local.get("embedded_chunks_3_replicas")),
+            "raw": {"postgres_chunks": pg.get("embedded_chunks_3_replicas"),
+                    "local_chunks": local.get("embedded_chunks_3_replicas"),
+                    "postgres_ready_3_s": pg.get("ready_3_s"), "local_ready_3_s": local.get("ready_3_s"),
+                    "error": r.get("error")}},
+        "shared_change_to_all_3_s": {
+            "value": _g(pg, "change_to_all_s", "median"),
+            "raw": {"postgres_max": _g(pg, "change_to_all_s", "max"),
+                    "postgres_runs": _g(pg, "change_to_all_s", "runs"),
+                    "local_median": _g(local, "change_to_all_s", "median"),
+                    "local_max": _g(local, "change_to_all_s", "max"),
+                    "local_runs": _g(local, "change_to_all_s", "runs")}},
+        "query_p95_ms_10k_postgres": {
+            "value": p95("in_memory_postgres"),
+            "raw": {"local_in_memory": p95("in_memory_local"),
+                    "postgres_in_memory_search_only": p95("in_memory_postgres", "search"),
+                    "local_in_memory_search_only": p95("in_memory_local", "search"),
+                    "in_database_hnsw_fts": p95("in_database_hnsw_fts"),
+                    "in_database_hnsw_fts_search_only": p95("in_database_hnsw_fts", "search"),
+                    "in_database_dense_only_search_only": p95("in_database_dense_only", "search"),
+                    "hnsw_recall_at_20": q.get("hnsw_recall_at_20"),
+                    "query_embedding_p95_ms": _g(q, "query_embedding", "p95_ms"),
+                    "chunks": q.get("chunks"), "error": q.get("error")}},
+        "new_replica_ready_s_postgres": {
+            "value": pg.get("fourth_ready_s"),
+            "raw": {"postgres_embedded": pg.get("fourth_ready_embedded"),
+                    "local_cold_s": local.get("fourth_ready_s"),
+                    "local_cold_embedded": local.get("fourth_ready_embedded"),
+                    "local_persisted_s": local.get("fourth_ready_persisted_s"),
+                    "postgres_load_10k_s": q.get("postgres_load_s"), "local_load_10k_s": q.get("local_load_s"),
+                    "publish_10k_s": q.get("publish_s")}},
+    }
+
+
 def served_goals(o: dict) -> dict:
     return {**{k: o["served"][k] for k in SERVED_KEYS}, **smollm2_served_goals(o.get("smollm2_served") or {})}
 
@@ -205,6 +264,9 @@ def _main(t_start: float) -> None:
         return
     if STAGE == "served":
         merge_stage(served_stage(core_props(chosen_props())), served_goals, t_start)
+        return
+    if STAGE == "shared":
+        merge_stage(shared_stage(), shared_goals, t_start)
         return
     if STAGE in ("gateway", "owui"):
         from importlib import import_module
@@ -278,6 +340,8 @@ def _main(t_start: float) -> None:
     log("Open WebUI's title request beside the first question (both backends)")
     from .owui_bench import owui_measurements
     out["owui"] = owui_measurements(log)
+    log("shared knowledge base (postgres vs local)")
+    out.update(shared_stage())
 
     out["goals"] = goals(out)
     out["bench_wall_s"] = round(time.perf_counter() - t_start, 1)
@@ -358,6 +422,8 @@ def goals(o: dict) -> dict:
         **g["concurrency8_vs_single_throughput"].get("raw", {}),
         "inprocess_cb_tok_s": {n: _g(streams, n, "aggregate_tok_s") for n in ("1", "4", "8")}}
     g.update(embed_goals(o))
+    if "shared_kb" in o:
+        g.update(shared_goals(o))
     g.update(smollm2_goals(o))
     g["incremental_vs_full_reindex_time"] = o["served"]["incremental_vs_full_reindex_time"]
     g["rss_mb_served_int4"] = o["served"]["rss_mb_served_int4"]

@@ -4,7 +4,9 @@ The status is read over plain HTTP from the host's REST port
 (`GET /v2/models/python_model/status`) or, under real OVMS, from the servable's own
 METRICS_PORT server (`GET /status`). Titles, sources and reasons come from fetched
 documents, so every cell is escaped: nothing in them becomes a link, an image or markup
-(a URL source is linked by the client itself, quoted).
+(a URL source is linked by the client itself, quoted). The store line says where the index
+came from: this replica's own (local), or the shared knowledge base's published version,
+which replica wrote it and when, and whether the database is reachable.
 """
 
 from __future__ import annotations
@@ -74,11 +76,33 @@ def _rebuild_line(last: dict | None) -> str:
             f"skipped {len(last.get('skipped', []))}; {last.get('embedded_chunks', 0)} chunks embedded.")
 
 
+def _store_line(store: dict | None) -> str | None:
+    if not isinstance(store, dict):
+        return None
+    if store.get("kind") != "postgres":
+        return "Store: local (this replica's own index)."
+    version = store.get("version") or {}
+    text = f"Store: shared PostgreSQL {_cell(store.get('database'))} · "
+    if version:
+        text += (f"version **{_cell(version.get('id'))}**, published by {_cell(version.get('writer'))} "
+                 f"at {_cell(version.get('published'))}")
+    else:
+        text += "no version published yet"
+    text += f" · this replica: {_cell(store.get('replica'))} ({_cell(store.get('role'))})."
+    if not store.get("connected", True):
+        text += (f" ⚠️ Database unreachable since {_cell(store.get('lost_since'))}: "
+                 f"{_cell(store.get('error'))}; answering from the version above until it is back.")
+    return text
+
+
 def status_markdown(status: dict) -> str:
     totals = status.get("totals", {})
     head = (f"**{totals.get('documents', 0)} documents, {totals.get('chunks', 0)} chunks** · "
             f"{totals.get('stale', 0)} stale · {totals.get('skipped', 0)} skipped")
     lines = [head, "", _rebuild_line(status.get("last_rebuild"))]
+    store = _store_line(status.get("store"))
+    if store:
+        lines += ["", store]
     running = status.get("rebuilding")
     if running:
         lines += ["", f"Rebuilding now: {running.get('checked', 0)} of {running.get('total', 0)} "

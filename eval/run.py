@@ -1,6 +1,6 @@
 """`make eval`: RAG answer quality, measured through the real host over gRPC.
 
-    python -m eval.run [--model PRESET] [--configs rag,closed-book] [--limit N]
+    python -m eval.run [--model PRESET] [--configs rag,closed-book] [--limit N] [--knowledge_store postgres]
 
 Knowledge base: eval/corpus (invented documents in look-alike pairs, documents carrying
 planted instructions, real licence texts) plus every topic of the Python language reference
@@ -10,6 +10,11 @@ default, prepared by `make models SELECTED_MODEL=...`) and the default embedding
 preset's own answering settings apply (the host gets SELECTED_MODEL, nothing else unless a
 configuration says so); every answer is greedy, so a run is reproducible on one machine.
 
+With `--knowledge_store postgres` (or KNOWLEDGE_STORE=postgres in the environment) the hosts
+keep the knowledge base in PostgreSQL: the one KNOWLEDGE_DSN names, else a private server
+started from the pgserver wheel for the run; the first host builds and publishes it, the
+others read it.
+
 A configuration is host settings (env) plus request options; configurations with the same
 settings share one started host. Figures go to eval/results/<model>.json and to the model's
 table in eval/README.md (between its markers); every answer and its marks go to the JSON too.
@@ -17,7 +22,9 @@ table in eval/README.md (between its markers); every answer and its marks go to 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import platform
 import shutil
 import sys
@@ -188,9 +195,27 @@ def rescore(results: dict) -> dict:
     return results
 
 
+@contextlib.contextmanager
+def knowledge_store(kind: str, dsn: str | None):
+    """The host env that selects the knowledge store (a private PostgreSQL when no DSN is given)."""
+    if kind != "postgres":
+        yield {"KNOWLEDGE_STORE": "local"}
+        return
+    if dsn:
+        yield {"KNOWLEDGE_STORE": "postgres", "KNOWLEDGE_DSN": dsn}
+        return
+    from probes.postgres import Postgres
+
+    server = Postgres()
+    try:
+        yield {"KNOWLEDGE_STORE": "postgres", "KNOWLEDGE_DSN": server.create_database("eval")}
+    finally:
+        server.close()
+
+
 def run(model: str, config_names: list[str], limit: int | None, max_new_tokens: int, model_dir: Path,
         embedding: str, embedding_dir: Path, distractors: int | None = None,
-        work_dir: Path = CACHE) -> dict:
+        work_dir: Path = CACHE, store: dict | None = None) -> dict:
     from probes.host import start_host
 
     questions = load_questions()
@@ -202,7 +227,8 @@ def run(model: str, config_names: list[str], limit: int | None, max_new_tokens: 
     for c in configs:
         groups.setdefault(json.dumps(c.env, sort_keys=True), []).append(c)
     for env_key, group in groups.items():
-        env = host_env(model, docs, model_dir, embedding, embedding_dir, json.loads(env_key), work_dir)
+        env = host_env(model, docs, model_dir, embedding, embedding_dir,
+                       {**(store or {}), **json.loads(env_key)}, work_dir)
         started = time.monotonic()
         with start_host(REPO / "servable_stream" / "config.json", env=env) as host:
             host.wait_ready(timeout=3600)  # a first index build on a loaded machine
@@ -220,6 +246,7 @@ def run(model: str, config_names: list[str], limit: int | None, max_new_tokens: 
         "model": model, "llm_model_dir": model_dir.name, "embedding_model": embedding,
         "max_new_tokens": max_new_tokens, "decoding": "greedy", "questions": len(questions),
         "kinds": _kinds(questions),
+        "knowledge_store": (store or {}).get("KNOWLEDGE_STORE", "local"),
         "knowledge_base": f"{len(corpus_files())} eval documents + "
                           f"Python {platform.python_version()} reference topics (pydoc_data)",
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -279,7 +306,10 @@ def table(results: dict) -> str:
     lines.append("")
     lines.append(f"{about['questions']} questions ({counts}); {about['model']} ({about['llm_model_dir']}), "
                  f"{about['embedding_model']} embeddings, greedy, at most {about['max_new_tokens']} "
-                 f"new tokens; {about['knowledge_base']}; {about['date']}.")
+                 f"new tokens; {about['knowledge_base']}"
+                 + (f" (knowledge store: {about['knowledge_store']})"
+                    if about.get("knowledge_store", "local") != "local" else "")
+                 + f"; {about['date']}.")
     return "\n".join(lines)
 
 
@@ -319,6 +349,10 @@ def main(argv=None) -> int:
     parser.add_argument("--embedding_model", default=EMBEDDING)
     parser.add_argument("--embedding_dir", type=Path,
                         help="default: servable_stream/<embedding_model>")
+    parser.add_argument("--knowledge_store", choices=("local", "postgres"),
+                        default=os.environ.get("KNOWLEDGE_STORE", "local"),
+                        help="where the hosts keep the knowledge base (default: $KNOWLEDGE_STORE or "
+                             "local); postgres without KNOWLEDGE_DSN starts a private server")
     parser.add_argument("--out", type=Path, help="default: eval/results/<model>.json")
     parser.add_argument("--readme", type=Path, default=EVAL_DIR / "README.md",
                         help="README whose table for the model is rewritten ('' to leave it alone)")
@@ -349,8 +383,9 @@ def main(argv=None) -> int:
             print(f"error: {folder} not found; prepare it with `{make}`", file=sys.stderr)
             return 1
     started = time.monotonic()
-    results = run(model, configs, args.limit, args.max_new_tokens, model_dir,
-                  args.embedding_model, embedding_dir, args.distractors, args.work_dir)
+    with knowledge_store(args.knowledge_store, os.environ.get("KNOWLEDGE_DSN")) as store:
+        results = run(model, configs, args.limit, args.max_new_tokens, model_dir,
+                      args.embedding_model, embedding_dir, args.distractors, args.work_dir, store)
     results["about"]["seconds"] = round(time.monotonic() - started, 1)
     results["about"]["partial"] = bool(args.limit or args.distractors)
     write_results(results, out, args.readme)

@@ -31,3 +31,16 @@ def rag_host(tmp_path_factory):
         yield host
     finally:
         host.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL 16 + pgvector server (the pgserver wheel, Unix socket) for the whole
+    session; each test that needs one creates its own database on it."""
+    from probes.postgres import Postgres
+
+    server = Postgres()  # a temporary folder (pytest's own temp root is private to root)
+    try:
+        yield server
+    finally:
+        server.close()

@@ -31,8 +31,10 @@ SERVABLE_MODULES = (
     "sentence_transformers:SentenceTransformer", "faiss", "langchain_core",
     "langchain_community.vectorstores:FAISS", "langchain_text_splitters",
     "watchdog.observers:Observer", "prometheus_client", "bs4", "bm25s", "pypdf", "huggingface_hub",
+    # KNOWLEDGE_STORE=postgres: psycopg's binary wheel carries its own libpq (no OS package)
+    "psycopg", "psycopg_binary", "pgvector.psycopg:register_vector",
     "ragbot.answering.service", "ragbot.backends.optimum", "ragbot.knowledge.embeddings",
-    "ragbot.knowledge.index",
+    "ragbot.knowledge.index", "ragbot.knowledge.postgres.store",
 )
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 

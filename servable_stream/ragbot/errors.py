@@ -20,7 +20,9 @@ exception into the `{"code", "message"}` object the servable puts in `end_signal
     │   ├── UnsupportedFormatError
     │   └── FetchError ── BlockedAddressError, UnreachableError, FetchTimeoutError,
     │                     TooLargeError, HttpStatusError, TooManyRedirectsError
-    └── IndexStoreError                                 the persisted index failed validation
+    ├── IndexStoreError                                 the persisted index failed validation
+    └── KnowledgeStoreError                             the shared knowledge base (PostgreSQL)
+                                                        cannot be reached or used
 """
 
 INTERNAL = "INTERNAL"
@@ -139,6 +141,13 @@ class TooManyRedirectsError(FetchError):
 
 class IndexStoreError(RagError):
     """The persisted index failed validation; the caller rebuilds instead of trusting it."""
+
+
+class KnowledgeStoreError(RagError):
+    """The shared knowledge base (KNOWLEDGE_STORE=postgres) cannot be reached or used; the
+    message names the database with its password redacted and says why."""
+
+    grpc_status = "UNAVAILABLE"
 
 
 def wire_error(exc: BaseException) -> dict:

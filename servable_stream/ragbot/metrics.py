@@ -16,6 +16,12 @@ Names:
                                         fetch failed transiently)
   ragbot_index_rebuilds_total{outcome="ok|error"}
   ragbot_index_rebuild_seconds          histogram
+  ragbot_index_embedded_chunks_total    chunks this replica embedded (with a shared store, the
+                                        sum over the replicas is what the whole deployment did)
+  ragbot_knowledge_version              the published version this replica answers from (0:
+                                        KNOWLEDGE_STORE=local, or none yet)
+  ragbot_knowledge_writer               1 while this replica is the shared store's writer
+  ragbot_knowledge_store_up             1 while the knowledge store is reachable (local: always)
 """
 from __future__ import annotations
 
@@ -43,6 +49,11 @@ INDEX_CHUNKS = Gauge("ragbot_index_chunks", "Chunks in the index that answers")
 INDEX_STALE_DOCUMENTS = Gauge("ragbot_index_stale_documents",
                               "Documents served from their last good copy (fetch failed transiently)")
 INDEX_REBUILDS = Counter("ragbot_index_rebuilds", "Index builds by outcome", ["outcome"])
+INDEX_EMBEDDED_CHUNKS = Counter("ragbot_index_embedded_chunks", "Chunks this replica embedded")
+KNOWLEDGE_VERSION = Gauge("ragbot_knowledge_version",
+                          "Published knowledge version this replica answers from (0: none, or local)")
+KNOWLEDGE_WRITER = Gauge("ragbot_knowledge_writer", "1 while this replica writes the shared knowledge base")
+KNOWLEDGE_STORE_UP = Gauge("ragbot_knowledge_store_up", "1 while the knowledge store is reachable")
 INDEX_REBUILD_SECONDS = Histogram(
     "ragbot_index_rebuild_seconds", "Time to build an index",
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
@@ -58,11 +69,23 @@ def record_request(outcome: str) -> None:
     REQUESTS.labels(outcome=outcome if outcome in OUTCOMES else "error").inc()
 
 
-def record_rebuild(ok: bool, chunks: int, seconds: float, stale: int = 0) -> None:
-    """One index build finished; `chunks` and `stale` describe the new index (ignored when
-    not ok)."""
+def record_rebuild(ok: bool, seconds: float, embedded_chunks: int = 0) -> None:
+    """One index build finished (embedded_chunks counts even when it failed later on)."""
     INDEX_REBUILDS.labels(outcome="ok" if ok else "error").inc()
     INDEX_REBUILD_SECONDS.observe(seconds)
-    if ok:
-        INDEX_CHUNKS.set(chunks)
-        INDEX_STALE_DOCUMENTS.set(stale)
+    INDEX_EMBEDDED_CHUNKS.inc(embedded_chunks)
+
+
+def record_index(chunks: int, stale: int, version: int | None) -> None:
+    """A new index answers (built here, or a published version read)."""
+    INDEX_CHUNKS.set(chunks)
+    INDEX_STALE_DOCUMENTS.set(stale)
+    KNOWLEDGE_VERSION.set(version or 0)
+
+
+def record_store(up: bool | None = None, writer: bool | None = None) -> None:
+    """The knowledge store reachable or not; this replica its writer or not (None: unchanged)."""
+    if up is not None:
+        KNOWLEDGE_STORE_UP.set(1 if up else 0)
+    if writer is not None:
+        KNOWLEDGE_WRITER.set(1 if writer else 0)

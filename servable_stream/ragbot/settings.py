@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -20,6 +21,7 @@ RETRIEVAL_MODES = ("hybrid", "dense", "keyword")  # knowledge/index.py
 QUERY_REWRITES = ("join", "llm", "off")  # answering/followup.py
 EMBEDDING_PRECISIONS = ("fp32", "int8")  # knowledge/embeddings.py
 PROMPTS = ("plain", "grounded")  # answering/prompt.py
+KNOWLEDGE_STORES = ("local", "postgres")  # knowledge/store.py
 DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
 
 
@@ -66,6 +68,15 @@ class Settings:
     docs_debounce_seconds: float = 0.75  # DOCS_DEBOUNCE_SECONDS: quiet time before a rebuild
     docs_refresh_seconds: float = 3600.0  # DOCS_REFRESH_SECONDS: re-check URLs this often (0: never)
     index_dir: Path | None = None  # INDEX_DIR: persisted index; None = no persistence
+    knowledge_store: str = "local"  # KNOWLEDGE_STORE: local (this replica's own index) | postgres
+    #                                 (one knowledge base shared by every replica)
+    knowledge_dsn: str | None = field(default=None, repr=False)  # KNOWLEDGE_DSN or the file
+    #                                 KNOWLEDGE_DSN_FILE names: a libpq URI; never logged (repr off)
+    knowledge_poll_seconds: float = 5.0  # KNOWLEDGE_POLL_SECONDS: how often a replica checks for a
+    #                                 published version without a notification, and tries to
+    #                                 become the writer when there is none
+    replica_name: str = ""  # KNOWLEDGE_REPLICA: this replica's name in the status and the
+    #                         versions it publishes; default <hostname>/<pid>
 
     @property
     def embedding_index_name(self) -> str:
@@ -97,6 +108,8 @@ class Settings:
                 f"CHUNK_OVERLAP={chunk_overlap} must be smaller than CHUNK_SIZE={chunk_size}"
             )
         docs_file = _resolve(base, env.str("DOCS_FILE", str(d["docs_file"])))
+        knowledge_store = env.choice("KNOWLEDGE_STORE", d["knowledge_store"], KNOWLEDGE_STORES)
+        knowledge_dsn = _knowledge_dsn(env, knowledge_store)
         return cls(
             base_path=base,
             selected_model=selected,
@@ -132,6 +145,11 @@ class Settings:
             docs_debounce_seconds=env.float("DOCS_DEBOUNCE_SECONDS", d["docs_debounce_seconds"], minimum=0.0),
             docs_refresh_seconds=env.float("DOCS_REFRESH_SECONDS", d["docs_refresh_seconds"], minimum=0.0),
             index_dir=_index_dir(base, env, docs_file, _index_name(embedding_model, embedding_precision)),
+            knowledge_store=knowledge_store,
+            knowledge_dsn=knowledge_dsn,
+            knowledge_poll_seconds=env.float("KNOWLEDGE_POLL_SECONDS", d["knowledge_poll_seconds"],
+                                             minimum=0.1),
+            replica_name=env.str("KNOWLEDGE_REPLICA", f"{socket.gethostname()}/{os.getpid()}"),
         )
 
 
@@ -151,6 +169,28 @@ def _index_dir(base: Path, env: "_Env", docs_file: Path, embedding_model: str) -
     if raw:
         return _resolve(base, raw)
     return docs_file.parent / ".ragbot_index" / embedding_model.replace("/", "_")
+
+
+def _knowledge_dsn(env: "_Env", store: str) -> str | None:
+    """KNOWLEDGE_DSN, else the contents of the file KNOWLEDGE_DSN_FILE names (a mounted Secret);
+    required with KNOWLEDGE_STORE=postgres. The password may also come from libpq's own
+    PGPASSWORD / PGPASSFILE. Error messages never repeat the value."""
+    dsn = env.str("KNOWLEDGE_DSN", "")
+    path = env.str("KNOWLEDGE_DSN_FILE", "")
+    if not dsn and path:
+        try:
+            dsn = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"KNOWLEDGE_DSN_FILE={path!r} cannot be read ({type(exc).__name__}: "
+                              f"{getattr(exc, 'strerror', None) or exc}); mount the file holding the "
+                              "PostgreSQL connection URI there") from None
+        if not dsn:
+            raise ConfigError(f"KNOWLEDGE_DSN_FILE={path!r} is empty; it must hold a libpq URI such "
+                              "as postgresql://ragbot@db:5432/ragbot")
+    if store == "postgres" and not dsn:
+        raise ConfigError("KNOWLEDGE_STORE=postgres needs KNOWLEDGE_DSN (a libpq URI such as "
+                          "postgresql://ragbot@db:5432/ragbot) or KNOWLEDGE_DSN_FILE (a file holding it)")
+    return dsn or None
 
 
 def _resolve(base: Path, value: str) -> Path:

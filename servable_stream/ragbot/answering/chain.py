@@ -29,6 +29,12 @@ Event = Union[str, AnswerEnd]
 REWRITE_MAX_TOKENS = 48
 
 
+def _knowledge_base(index) -> KnowledgeBaseInfo:
+    """The index that answered: its size and, from a shared store, its published version."""
+    return KnowledgeBaseInfo(index.document_count, index.chunk_count,
+                             getattr(index.version, "id", None))
+
+
 class AnswerChain:
     def __init__(self, holder: IndexHolder, backend: Backend, settings: Settings):
         self.holder = holder
@@ -89,7 +95,7 @@ class AnswerChain:
                           for n, rank in enumerate(order, start=1)),
             usage=run.stats.usage,
             finish_reason=run.stats.finish_reason,
-            knowledge_base=KnowledgeBaseInfo(index.document_count, index.chunk_count),
+            knowledge_base=_knowledge_base(index),
             answer=answer,
             invalid_citations=citations.invalid,
             unsupported_citations=citations.unsupported,
@@ -130,7 +136,7 @@ class AnswerChain:
         run.stats.finish_reason = "stop"
         yield NOT_COVERED
         yield AnswerEnd(usage=run.stats.usage, finish_reason="stop", answer=NOT_COVERED,
-                        knowledge_base=KnowledgeBaseInfo(index.document_count, index.chunk_count))
+                        knowledge_base=_knowledge_base(index))
 
     def _render(self, messages: list[dict[str, str]]) -> str:
         return render(messages, self.settings.preset.prompt_style, self.backend.tokenizer)

@@ -2,7 +2,7 @@
 
     {"sources": [{"source", "title", "section"?, "page"?, "score", "excerpt", "cited", "rank"}], "usage":
      {"prompt_tokens", "completion_tokens"}, "finish_reason", "answer", "knowledge_base"?:
-     {"documents", "chunks"}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?,
+     {"documents", "chunks", "version"?}, "note"?, "error"?: {"code", "message"}, "invalid_citations"?,
      "unsupported_citations"?, "attributed_citations"?}
 
 Sources are the passages the model actually saw (the budget may drop low-ranked ones), in
@@ -70,6 +70,7 @@ class KnowledgeBaseInfo:
 
     documents: int
     chunks: int
+    version: int | None = None  # the published version that answered (KNOWLEDGE_STORE=postgres)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class AnswerEnd:
         if self.knowledge_base is not None:
             wire["knowledge_base"] = {"documents": self.knowledge_base.documents,
                                       "chunks": self.knowledge_base.chunks}
+            if self.knowledge_base.version is not None:
+                wire["knowledge_base"]["version"] = self.knowledge_base.version
             if not self.knowledge_base.chunks:
                 wire["note"] = "no documents indexed"
         return wire

@@ -1,6 +1,7 @@
 """RagService: load everything once, then answer requests as streams of text.
 
-Ready only once the embeddings, the LLM backend and the first index exist. One service
+Ready only once the embeddings, the LLM backend and the first index exist (built here, or
+with KNOWLEDGE_STORE=postgres read from the published version). One service
 is shared by every stream; each request gets its own RunContext (id, cancel, stats).
 
     service = RagService.start(settings)
@@ -24,11 +25,8 @@ from ..backends.contract import Backend
 from ..backends.loading import load_backend
 from ..errors import InvalidRequestError, OverloadedError, ServiceClosedError
 from ..knowledge.embeddings import load_embeddings
-from ..knowledge.index import IndexHolder, KnowledgeIndex
-from ..knowledge.ingest import Indexer
-from ..knowledge.schedule import RefreshSchedule
 from ..knowledge.status import knowledge_status
-from ..knowledge.watcher import DocsWatcher
+from ..knowledge.store import KnowledgeStore, open_store
 from ..run import RunContext
 from ..settings import Settings
 from .admission import Admission
@@ -83,52 +81,56 @@ class Answer:
             self._on_close()
 
 
+def _record_index(index) -> None:
+    report = index.report
+    version = getattr(index.version, "id", None)
+    metrics.record_index(index.chunk_count, len(report.stale) if report is not None else 0, version)
+
+
 class RagService:
     """The servable's one service: models, the watched index, admission; answers requests."""
 
-    def __init__(self, settings: Settings, embeddings, backend: Backend, indexer: Indexer,
-                 holder: IndexHolder):
+    def __init__(self, settings: Settings, embeddings, backend: Backend, knowledge: KnowledgeStore):
         self.settings = settings
         self.embeddings = embeddings
         self.backend = backend
-        self.indexer = indexer
-        self.holder = holder
-        self.indexer.listeners.append(
-            lambda r: metrics.record_rebuild(r.ok, r.chunks, r.seconds, len(r.stale)))
-        self._chain = AnswerChain(holder, backend, settings)
+        self.knowledge = knowledge
+        self.holder = knowledge.holder
+        self.holder.listeners.append(_record_index)
+        knowledge.listeners.append(
+            lambda r: metrics.record_rebuild(r.ok, r.seconds, r.embedded_chunks))
+        self._chain = AnswerChain(self.holder, backend, settings)
         self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
-        self._watcher: DocsWatcher | None = None
         self._closed = False
 
     @classmethod
     def start(cls, settings: Settings, *, embeddings=None, backend: Backend | None = None) -> "RagService":
-        """Load models (unless given), build the first index, start the watcher."""
+        """Load models (unless given), then the knowledge store: the first index answers."""
         started = time.monotonic()
         ops_port.serve(settings.metrics_port)
         embeddings = embeddings or load_embeddings(embedding_folder(settings), settings.embedding_model,
                                                    settings.embedding_precision)
         backend = backend or load_backend(settings)
-        indexer = Indexer.from_settings(settings, embeddings)
-        service = cls(settings, embeddings, backend, indexer, IndexHolder(KnowledgeIndex.empty()))
-        service.holder.swap(indexer.rebuild())  # each RebuildReport reaches metrics via the listener
-        service._watcher = DocsWatcher(
-            indexer, service.holder, debounce=settings.docs_debounce_seconds,
-            refresh=RefreshSchedule(settings.docs_refresh_seconds)).start()
+        knowledge = open_store(settings, embeddings)
+        service = cls(settings, embeddings, backend, knowledge)
+        try:
+            knowledge.start()
+        except BaseException:
+            knowledge.close()
+            backend.close()
+            raise
         ops_port.publish_status(service.status)
         log.info("RAG service ready in %.1f s", time.monotonic() - started)
         return service
 
-    @property
-    def watcher(self) -> DocsWatcher | None:
-        return self._watcher
-
     def status(self) -> dict:
-        """The knowledge base as JSON (knowledge/status.py): documents, states, last rebuild."""
-        watcher = self._watcher
+        """The knowledge base as JSON (knowledge/status.py): documents, states, last rebuild,
+        and the store the index came from."""
+        last_report, progress, next_refresh_in = self.knowledge.status_parts()
         return knowledge_status(
-            self.holder.current, self.indexer.last_report, self.indexer.progress,
-            refresh_seconds=self.settings.docs_refresh_seconds,
-            next_refresh_in=watcher.next_refresh_in if watcher is not None else None)
+            self.holder.current, last_report, progress,
+            refresh_seconds=self.settings.docs_refresh_seconds, next_refresh_in=next_refresh_in,
+            store=self.knowledge.describe())
 
     def request_from_wire(self, buf: bytes | None, datatype: str | None = None, shape=None) -> ChatRequest:
         """The `pre_prompt` tensor's bytes (None: the input is missing) as a ChatRequest."""
@@ -161,8 +163,6 @@ class RagService:
     def close(self) -> None:
         self._closed = True  # answers already streaming finish; new ones are refused in-band
         ops_port.withdraw_status(self.status)
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
+        self.knowledge.close()
         self.backend.close()
         log.info("RAG service closed (docs watcher stopped)")

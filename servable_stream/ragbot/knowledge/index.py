@@ -51,6 +51,7 @@ class KnowledgeIndex:
     keywords: KeywordIndex | None = field(default=None, repr=False)
     records: tuple[DocRecord, ...] = field(default=(), repr=False)  # docs.txt order
     report: object | None = field(default=None, repr=False)  # ingest.RebuildReport
+    version: object | None = None  # store.PublishedVersion it was read from or published as
 
     @classmethod
     def empty(cls) -> "KnowledgeIndex":
@@ -124,6 +125,10 @@ def index_from_records(records: list[DocRecord], embeddings: Embeddings, started
                               time.monotonic() - started, records=tuple(records), report=report)
     import faiss
 
+    # one query against ~10k vectors is far too little work to share out: with FAISS's OpenMP
+    # threads on cores the LLM also uses, a search took 14 ms (p95 37 ms) instead of 0.45 ms
+    # (p95 4.4 ms) on one thread (benchmarks/README.md, "Shared knowledge base")
+    faiss.omp_set_num_threads(1)
     vectors = np.ascontiguousarray(np.concatenate([r.vectors for r in records]), dtype=np.float32)
     start = 0
     for r in records:  # one copy of the vectors, not one per record plus the concatenation
@@ -136,11 +141,13 @@ def index_from_records(records: list[DocRecord], embeddings: Embeddings, started
 
 
 class IndexHolder:
-    """The current index; `swap` replaces the whole object under a lock."""
+    """The current index; `swap` replaces the whole object under a lock, then tells the
+    listeners (e.g. metrics) what answers now."""
 
     def __init__(self, index: KnowledgeIndex):
         self._lock = threading.Lock()
         self._current = index
+        self.listeners: list = []
 
     @property
     def current(self) -> KnowledgeIndex:
@@ -149,4 +156,9 @@ class IndexHolder:
     def swap(self, index: KnowledgeIndex) -> KnowledgeIndex:
         with self._lock:
             old, self._current = self._current, index
+        for listener in list(self.listeners):
+            try:
+                listener(index)
+            except Exception:
+                log.exception("index swap listener failed")
         return old

@@ -47,6 +47,7 @@ class IndexKey:
     dimension: int
     chunk_size: int
     chunk_overlap: int
+    format: int = VERSION  # how documents are split into chunks (bumped when that changes)
 
 
 @dataclass

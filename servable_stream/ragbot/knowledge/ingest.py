@@ -9,22 +9,28 @@ HTTP 5xx/429) a document indexed before keeps its last good copy and is reported
 ("kept the copy from <time>: <why>"); 404/410 and removal from docs.txt drop it.
 Each rebuild returns a new KnowledgeIndex carrying a `RebuildReport`; listeners (e.g.
 metrics) get every report, failed ones included, without this module knowing about them.
+
+Where records live between rebuilds is the `RecordStore` (store.py: INDEX_DIR files, or the
+shared PostgreSQL knowledge base). New content whose sha256 the store already holds (a renamed
+file, or a document a writer that died had embedded) is reused, not embedded again. Documents
+are embedded as the entries are read (in batches of up to EMBED_BATCH chunks, and before any
+URL is fetched) and each is handed to `RecordStore.keep` at once: a rebuild that dies halfway
+leaves every document it finished for the next one.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from langchain_core.embeddings import Embeddings
 
-from ..errors import DocumentError, IndexStoreError
+from ..errors import DocumentError
 from ..settings import Settings
-from . import index_store
 from .documents import (
     REMOVED,
     context_text,
@@ -38,13 +44,16 @@ from .documents import (
 from .fetching import FetchPolicy, Validators
 from .keywords import terms
 from .index import KnowledgeIndex, embed_in_order, index_from_records
+from .index_store import VERSION as FORMAT_VERSION
 from .index_store import DocRecord, IndexKey
+from .store import RecordStore
 
 log = logging.getLogger(__name__)
 
 PROGRESS_MIN_CHUNKS = 200  # show a progress bar when embedding at least this many
 PROGRESS_MIN_ENTRIES = 20  # log how far a rebuild is for lists at least this long
 PROGRESS_EVERY_SECONDS = 10.0  # ... at each quarter, and at least this often
+EMBED_BATCH = 64  # chunks of consecutive new documents embedded together
 
 
 def utc_iso(epoch: float | None) -> str | None:
@@ -67,6 +76,7 @@ class RebuildReport:
     documents: int = 0
     chunks: int = 0
     embedded_chunks: int = 0
+    reused: list[str] = field(default_factory=list)  # new content embedded before: not again
     seconds: float = 0.0
     finished_at: float | None = None  # epoch seconds
     ok: bool = True
@@ -76,13 +86,26 @@ class RebuildReport:
         text = (f"{self.documents} documents (added {len(self.added)}, changed {len(self.changed)}, "
                 f"removed {len(self.removed)}, unchanged {len(self.unchanged)} "
                 f"({len(self.not_modified)} not modified), stale {len(self.stale)}, skipped "
-                f"{len(self.skipped)}), {self.chunks} chunks ({self.embedded_chunks} embedded) "
-                f"in {self.seconds:.2f} s")
+                f"{len(self.skipped)}), {self.chunks} chunks ({self.embedded_chunks} embedded"
+                + (f", {len(self.reused)} documents' chunks reused" if self.reused else "")
+                + f") in {self.seconds:.2f} s")
         if self.stale:
             text += "; stale: " + "; ".join(f"{e} ({why})" for e, why in self.stale)
         if self.skipped:
             text += "; skipped: " + "; ".join(f"{e} ({why})" for e, why in self.skipped)
         return text
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RebuildReport":
+        """The report a published version carries (another replica's rebuild)."""
+        known = {f.name for f in fields(cls)}
+        report = cls(**{k: v for k, v in data.items() if k in known})
+        report.stale = [tuple(p) for p in report.stale]
+        report.skipped = [tuple(p) for p in report.skipped]
+        return report
 
 
 @dataclass
@@ -109,36 +132,48 @@ class RebuildProgress:
                      time.time() - self.started_at)
 
 
+def index_key(embeddings: Embeddings, embedding_model: str, chunk_size: int,
+              chunk_overlap: int) -> IndexKey:
+    """What stored vectors depend on: the embedding model (and precision), its dimension, the
+    chunking."""
+    dimension = getattr(embeddings, "dimension", None)
+    if dimension is None:
+        dimension = len(embeddings.embed_query("dimension probe"))
+    return IndexKey(embedding_model, int(dimension), chunk_size, chunk_overlap, FORMAT_VERSION)
+
+
 class Indexer:
     """Builds KnowledgeIndex objects for one docs.txt; one rebuild at a time."""
 
     def __init__(self, docs_file: Path, embeddings: Embeddings, *, embedding_model: str,
                  chunk_size: int, chunk_overlap: int, policy: FetchPolicy,
-                 index_dir: Path | None = None):
+                 index_dir: Path | None = None, records: RecordStore | None = None):
+        from .local_store import LocalRecords
+
         self.docs_file = Path(docs_file)
         self.embeddings = embeddings
         self.embedding_model = embedding_model
         self.chunk_size, self.chunk_overlap = chunk_size, chunk_overlap
         self.policy = policy
-        self.index_dir = Path(index_dir) if index_dir else None
+        self.records: RecordStore = records if records is not None else LocalRecords(index_dir)
         self.listeners: list[Callable[[RebuildReport], None]] = []
         self.last_report: RebuildReport | None = None
         self.fingerprint: str | None = None  # docs_fingerprint of the last successful rebuild
         self.progress: RebuildProgress | None = None  # while a rebuild runs
-        self._previous: dict[str, DocRecord] | None = None  # None: not loaded from disk yet
+        self._previous: dict[str, DocRecord] | None = None  # None: not loaded from the store yet
         self._built: tuple[tuple, KnowledgeIndex] | None = None  # (content signature, index)
         self._lock = threading.Lock()
-        self._persist = self.index_dir is not None and index_store.writable_dir(self.index_dir)
 
     @classmethod
-    def from_settings(cls, settings: Settings, embeddings: Embeddings) -> "Indexer":
+    def from_settings(cls, settings: Settings, embeddings: Embeddings,
+                      records: RecordStore | None = None) -> "Indexer":
         return cls(
             settings.docs_file, embeddings, embedding_model=settings.embedding_index_name,
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
             policy=FetchPolicy(max_bytes=settings.docs_max_bytes,
                                timeout=settings.docs_fetch_timeout,
                                allow_private=settings.docs_allow_private_urls),
-            index_dir=settings.index_dir,
+            index_dir=settings.index_dir, records=records,
         )
 
     def current_fingerprint(self) -> str:
@@ -166,70 +201,48 @@ class Indexer:
             return index
 
     # ------------------------------------------------------------------ internals
-    def _key(self) -> IndexKey:
-        dimension = getattr(self.embeddings, "dimension", None)
-        if dimension is None:
-            dimension = len(self.embeddings.embed_query("dimension probe"))
-        return IndexKey(self.embedding_model, int(dimension), self.chunk_size, self.chunk_overlap)
+    def key(self) -> IndexKey:
+        return index_key(self.embeddings, self.embedding_model, self.chunk_size, self.chunk_overlap)
 
     def _load_previous(self, key: IndexKey) -> dict[str, DocRecord]:
         if self._previous is not None:
             return self._previous
-        if not self._persist:
-            return {}
-        try:
-            records = index_store.load(self.index_dir, key)
-        except (IndexStoreError, OSError, ValueError) as exc:
-            log.warning("persisted index in %s failed validation (%s): rebuilding it", self.index_dir, exc)
-            return {}
-        if records:
-            log.info("persisted index in %s: %d documents, %d chunks reusable", self.index_dir,
-                     len(records), sum(len(r.chunks) for r in records.values()))
-        return records
+        return self.records.load(key)
 
     def _rebuild(self, report: RebuildReport, started: float) -> KnowledgeIndex:
-        key = self._key()
+        key = self.key()
         previous = self._load_previous(key)
         splitter = make_splitter(self.chunk_size, self.chunk_overlap)
         entries = read_entries(self.docs_file)
         report.entries = list(entries)
         self.progress = RebuildProgress(len(entries))
-        plan: list[tuple[str, DocRecord | None, list]] = []  # (entry, reused record, new chunks)
-        for entry in entries:
-            step = self._plan_entry(entry, previous.get(entry), splitter, report)
-            if step is not None:
-                plan.append(step)
-            self.progress.step()
-        kept = {entry for entry, _, _ in plan}
+        embedding = _Embedding(self, key, report, many=len(entries) >= PROGRESS_MIN_ENTRIES)
+        records: list[DocRecord] = []
+        try:
+            for entry in entries:
+                if is_url(entry):
+                    embedding.flush()  # what is embedded is kept before waiting on the network
+                record = self._plan_entry(entry, previous.get(entry), splitter, report, key)
+                if record is not None:
+                    records.append(record)
+                    if record.vectors is None:
+                        embedding.add(record)
+                self.progress.step()
+            embedding.flush()
+        finally:
+            embedding.close()
+        kept = {r.entry for r in records}
         report.removed = [e for e in previous if e not in kept]
-
-        new_chunks = [c for _, _, chunks in plan for c in chunks]
-        texts = [context_text(c) for c in new_chunks]
-        vectors = self._embed(texts)
-        new_terms = [terms(t) for t in texts]  # only new or changed documents are tokenised
-        if len(new_chunks) and vectors.shape[1] != key.dimension:
-            raise RuntimeError(f"embedding dimension {vectors.shape[1]} != {key.dimension}")
-        records, offset = [], 0
-        for entry, record, chunks in plan:
-            if chunks:
-                record = replace(record, vectors=vectors[offset:offset + len(chunks)],
-                                 terms=new_terms[offset:offset + len(chunks)])
-                offset += len(chunks)
-            records.append(record)
-
         report.documents = len(records)
         report.chunks = sum(len(r.chunks) for r in records)
-        report.embedded_chunks = len(new_chunks)
         index = self._index(records, report, started)
-        if self._persist:
-            try:
-                index_store.save(self.index_dir, key, records)
-            except OSError as exc:
-                log.warning("could not persist the index to %s (%s): it stays in memory only",
-                            self.index_dir, exc)
+        report.seconds = time.monotonic() - started  # what a published version's report says
+        report.finished_at = time.time()
+        version = self.records.save(key, records, report)
+        if version is not None:
+            index = replace(index, version=version)
         self._previous = {r.entry: r for r in records}
         report.seconds = time.monotonic() - started
-        report.finished_at = time.time()
         return index
 
     def _index(self, records: list[DocRecord], report: RebuildReport, started: float) -> KnowledgeIndex:
@@ -244,8 +257,9 @@ class Indexer:
         self._built = (signature, index)
         return index
 
-    def _plan_entry(self, entry: str, old: DocRecord | None, splitter, report: RebuildReport):
-        """(entry, record, new chunks) for one entry, or None when it is not indexed."""
+    def _plan_entry(self, entry: str, old: DocRecord | None, splitter, report: RebuildReport,
+                    key: IndexKey) -> DocRecord | None:
+        """The record of one entry (vectors None: still to embed), or None when it is not indexed."""
         validators = (Validators(old.etag, old.last_modified)
                       if old is not None and is_url(entry) else None)
         try:
@@ -255,14 +269,16 @@ class Indexer:
                 report.unchanged.append(entry)
                 if raw.not_modified:
                     report.not_modified.append(entry)
-                return entry, _confirmed(old, raw, now), []
-            chunks = split_raw(raw, splitter)
+                return _confirmed(old, raw, now)
+            stored = self.records.reusable(key, raw.sha256)
+            chunks = (split_raw(raw, splitter) if stored is None
+                      else stored.chunks_for(entry))
         except (DocumentError, OSError) as exc:
             if old is not None and getattr(exc, "transient", False):
                 note = f"kept the copy from {utc_iso(old.fetched_at) or 'an earlier run'}: {exc}"
                 log.warning("document %s: %s", entry, note)
                 report.stale.append((entry, note))
-                return entry, old, []
+                return old
             reason = str(exc)
             if old is not None:
                 reason += " (its indexed copy is dropped)"
@@ -273,18 +289,13 @@ class Indexer:
             if chunk.metadata.get(REMOVED):
                 log.warning("document %s: cut text that addresses the assistant (%s)", entry,
                             chunk.metadata[REMOVED])
-        record = DocRecord(entry, raw.sha256, chunks, None, [], now,
-                           raw.validators.etag, raw.validators.last_modified)
         (report.changed if old is not None else report.added).append(entry)
-        return entry, record, chunks
-
-    def _embed(self, texts: list[str]):
-        if len(texts) < PROGRESS_MIN_CHUNKS:
-            return embed_in_order(texts, self.embeddings)
-        from tqdm import tqdm
-
-        with tqdm(total=len(texts), desc="embedding chunks", unit="chunk") as bar:
-            return embed_in_order(texts, self.embeddings, progress=bar.update)
+        if stored is not None:
+            report.reused.append(entry)
+            return DocRecord(entry, raw.sha256, chunks, stored.vectors, stored.terms, now,
+                             raw.validators.etag, raw.validators.last_modified)
+        return DocRecord(entry, raw.sha256, chunks, None, [], now,
+                         raw.validators.etag, raw.validators.last_modified)
 
     def _notify(self, report: RebuildReport) -> None:
         self.last_report = report
@@ -293,6 +304,48 @@ class Indexer:
                 listener(report)
             except Exception:
                 log.exception("rebuild listener failed")
+
+
+class _Embedding:
+    """New documents waiting to be embedded; each flush embeds them together, gives each its
+    vectors and BM25 terms (only new or changed documents are tokenised) and hands it to the
+    RecordStore at once."""
+
+    def __init__(self, indexer: Indexer, key: IndexKey, report: RebuildReport, many: bool):
+        self.indexer, self.key, self.report, self.many = indexer, key, report, many
+        self.pending: list[DocRecord] = []
+        self.bar = None
+
+    def add(self, record: DocRecord) -> None:
+        self.pending.append(record)
+        if sum(len(r.chunks) for r in self.pending) >= EMBED_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        texts = [context_text(c) for r in pending for c in r.chunks]
+        if self.bar is None and (self.many or len(texts) >= PROGRESS_MIN_CHUNKS):
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc="embedding chunks", unit="chunk")
+        vectors = embed_in_order(texts, self.indexer.embeddings,
+                                 progress=self.bar.update if self.bar is not None else None)
+        if vectors.shape[1] != self.key.dimension:
+            raise RuntimeError(f"embedding dimension {vectors.shape[1]} != {self.key.dimension}")
+        offset = 0
+        for record in pending:
+            n = len(record.chunks)
+            record.vectors = vectors[offset:offset + n]
+            record.terms = [terms(t) for t in texts[offset:offset + n]]
+            offset += n
+            self.indexer.records.keep(self.key, record)
+        self.report.embedded_chunks += len(texts)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _confirmed(old: DocRecord, raw, now: float) -> DocRecord:

@@ -7,12 +7,15 @@ under real OVMS, by the servable's own METRICS_PORT server (GET /status).
      "totals": {"documents", "chunks", "ok", "stale", "skipped"},
      "last_rebuild": {...RebuildReport, times as ISO 8601 UTC} | null,
      "rebuilding": {"checked", "total", "started"} | null,
-     "refresh_seconds", "next_refresh_in"}
+     "refresh_seconds", "next_refresh_in",
+     "store": {"kind": "local" | "postgres", "replica", "role", "connected", "version"?, ...}}
 
 Document states describe the index that answers now (in docs.txt order): "ok" (indexed
 from its last fetch), "stale" (a transient failure: served from the copy of `last_fetched`,
 the reason says why) and "skipped" (listed but not indexed, with the reason). "removed"
-lists what was cut from a document because it addressed the assistant (hygiene.py).
+lists what was cut from a document because it addressed the assistant (hygiene.py). "store"
+says where the index came from (store.py): a shared store names the published version that
+answers, the replica that wrote it and when.
 """
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ def rebuild_summary(report: RebuildReport | None) -> dict | None:
 
 def knowledge_status(index: KnowledgeIndex, last_report: RebuildReport | None,
                      progress: RebuildProgress | None, *, refresh_seconds: float,
-                     next_refresh_in: float | None) -> dict:
+                     next_refresh_in: float | None, store: dict | None = None) -> dict:
     docs = documents(index)
     states = [d["state"] for d in docs]
     return {
@@ -75,4 +78,5 @@ def knowledge_status(index: KnowledgeIndex, last_report: RebuildReport | None,
             "started": utc_iso(progress.started_at)},
         "refresh_seconds": refresh_seconds,
         "next_refresh_in": None if next_refresh_in is None else round(next_refresh_in, 1),
+        "store": store,
     }
