@@ -65,6 +65,20 @@ class AnsweringProfile:
 
 
 @dataclass(frozen=True)
+class DecodingProfile:
+    """How the genai backend decodes with one model, chosen by `make bench` (benchmarks/README.md
+    says what each choice measured); the environment variable beside each field overrides it.
+    openvino-genai runs prompt lookup OR a draft model, never both (its pipeline refuses)."""
+
+    # PROMPT_LOOKUP: draft from the prompt's own n-grams (a RAG answer quotes its passages)
+    prompt_lookup: bool = False
+    # DRAFT_MODEL: a smaller preset with the same tokenizer drafting for this one (None: off)
+    draft_model: str | None = None
+    num_assistant_tokens: int = 5  # NUM_ASSISTANT_TOKENS: tokens drafted per step
+    max_ngram_size: int = 3  # MAX_NGRAM_SIZE: longest n-gram prompt lookup matches
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     hub_id: str | None  # None: built locally (tiny-random)
@@ -85,6 +99,7 @@ class Preset:
     # LLM_BACKEND's default for this model: "genai" batches concurrent streams (a chat UI's
     # title/tags requests beside the user's question) and serves without torch
     llm_backend: str = "optimum"
+    decoding: DecodingProfile = DecodingProfile()  # genai: prompt lookup / a draft model
 
 
 # requirements-models.txt pins the same (make install uses that file; a test keeps them equal)

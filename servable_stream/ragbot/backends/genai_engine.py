@@ -38,6 +38,7 @@ class GenaiRequest:
     released: threading.Event = field(default_factory=threading.Event)
     handle: Any = None
     finish_reason: str | None = None
+    steps: int = 0  # steps that yielded tokens (drafting: several tokens per step)
 
     def release(self) -> None:
         """The consumer is gone or has what it needs: stop generating for it."""
@@ -145,7 +146,9 @@ class ContinuousBatchingEngine:
             handle = r.handle
             reason = None
             while handle.can_read():
-                for out in handle.read().values():
+                outputs = handle.read().values()
+                r.steps += any(out.generated_ids for out in outputs)
+                for out in outputs:
                     if out.generated_ids:
                         r.events.put(("ids", list(out.generated_ids)))
                     if out.finish_reason == ov_genai.GenerationFinishReason.LENGTH:

@@ -136,6 +136,6 @@ def scheduler_fields(plan: KvCachePlan) -> dict:
     return {"num_kv_blocks": plan.blocks, "cache_size": 0}
 
 
-def log_plan(plan: KvCachePlan) -> None:
-    log.info("KV cache: %d blocks × %d tokens = %d tokens, %.0f MB (%s)", plan.blocks,
+def log_plan(plan: KvCachePlan, what: str = "KV cache") -> None:
+    log.info("%s: %d blocks × %d tokens = %d tokens, %.0f MB (%s)", what, plan.blocks,
              plan.block_tokens, plan.tokens, plan.mb, plan.how)

@@ -163,9 +163,22 @@ def load_optimum(settings: Settings) -> OptimumBackend:
     warm_up(model, tokenizer)
     release_after_warm_up(settings.llm_model_dir / "openvino_model.bin", "LLM")
     log.info(
-        "LLM %s loaded on %s in %.1f s (optimum)", settings.llm_model_dir, settings.device, time.monotonic() - started
+        "LLM %s loaded on %s in %.1f s (optimum; decoding: %s)", settings.llm_model_dir, settings.device,
+        time.monotonic() - started, decoding_note(settings),
     )
     return OptimumBackend(model, tokenizer, settings.preset.stop_strings, settings.seed)
+
+
+def decoding_note(settings: Settings) -> str:
+    """What the start-up line says about drafting: this backend offers none (settings refuse an
+    explicit PROMPT_LOOKUP / DRAFT_MODEL with it; a preset's default one is dropped)."""
+    profile = settings.preset.decoding
+    dropped = ("prompt lookup" if profile.prompt_lookup else
+               f"the draft model {profile.draft_model}" if profile.draft_model else None)
+    note = "plain, one token per step (prompt lookup and draft models are LLM_BACKEND=genai features)"
+    if dropped:
+        note += f"; the preset's {dropped} is off with this backend"
+    return note
 
 
 def warm_up(model: Any, tokenizer: Any) -> None:
