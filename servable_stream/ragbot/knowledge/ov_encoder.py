@@ -85,6 +85,11 @@ class OpenVINOEncoder:
         self.encode(["warm-up"])  # the plugin repacks its weights now; then the file's pages can go
         release_after_warm_up(path.with_suffix(".bin"), f"embeddings {folder.name}")
 
+    def release_memory(self) -> None:
+        """OpenVINO frees the infer request's intermediate buffers (sized for the largest
+        batch seen); the next inference allocates them again for its own shape."""
+        self._compiled.release_memory()
+
     def tokenize(self, texts: list[str]) -> list:
         return self._tokenizer.encode_batch(list(texts))
 
