@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import GenerationError
-from ..mapped_weights import release_after_warm_up
+from ..mapped_weights import log_released, releasing
 from ..run import RunContext
 from ..settings import Settings
 from .contract import Backend, GenerationOptions, stream_text
@@ -155,24 +155,19 @@ def engine_kv_bytes(pipe) -> int | None:
         return None
 
 
-WARM_UP_REQUEST_ID = 2**62  # never one of the engine's own (it counts from 0)
-
-
 def warm_up(pipe, prompt_ids: list[int], drafting: Drafting = Drafting()) -> None:
     """One short request before the engine serves: the CPU plugin compiles its kernels and
-    repacks its weights now, not in the first user's request (and then the file's pages can
-    be released). With drafting, the LLM checks several tokens in one step: 4 tokens run
-    that shape too (and the draft model, if any)."""
+    repacks its weights now, not in the first user's request. Through `generate()`, which lets
+    go of the GIL while it runs (`step()` holds it), so the weight file's pages can be given
+    back meanwhile (load_genai). With drafting, the LLM checks several tokens in one step: 4
+    tokens run that shape too (and the draft model, if any)."""
     import openvino_genai as ov_genai
 
     config = ov_genai.GenerationConfig()
     config.max_new_tokens = config.min_new_tokens = 4 if drafting.drafts else 2
     config.ignore_eos = True
     drafting.apply(config)
-    handle = pipe.add_request(WARM_UP_REQUEST_ID, ids_tensor(prompt_ids), config)
-    while pipe.has_non_finished_requests():  # the handle must live: dropping it cancels the request
-        pipe.step()
-    del handle
+    pipe.generate([ids_tensor(prompt_ids)], [config])
 
 
 def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBackend:
@@ -196,10 +191,15 @@ def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBacken
     log_plan(kv_plan)
     if draft_plan is not None:
         log_plan(draft_plan, "draft model's KV cache")
-    warm_up(pipe, tokenizer("warm-up")["input_ids"] or [0], drafting)
-    release_after_warm_up(Path(settings.llm_model_dir) / "openvino_model.bin", "LLM")
+    weights = {"LLM": Path(settings.llm_model_dir) / "openvino_model.bin"}
     if drafting.draft_dir is not None:
-        release_after_warm_up(Path(drafting.draft_dir) / "openvino_model.bin", "draft model")
+        weights["draft model"] = Path(drafting.draft_dir) / "openvino_model.bin"
+    # the pages the repacking has read are given back while it goes on, not all at its end:
+    # the load no longer peaks at the weights twice (docs/backends.md)
+    with releasing(weights.values()) as released:
+        warm_up(pipe, tokenizer("warm-up")["input_ids"] or [0], drafting)
+    for what, path in weights.items():
+        log_released(what, released[path])
     has_ov_tokenizer = (Path(settings.llm_model_dir) / "openvino_tokenizer.xml").is_file()
     if not has_ov_tokenizer:
         log.warning(
