@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, Iterator
 
-from ..mapped_weights import release_after_warm_up
+from ..mapped_weights import log_released, releasing
 from ..run import RunContext
 from ..settings import Settings
 from .contract import Backend, GenerationOptions, stream_text
@@ -160,8 +160,10 @@ def load_optimum(settings: Settings) -> OptimumBackend:
     model = OVModelForCausalLM.from_pretrained(
         str(settings.llm_model_dir), device=settings.device, ov_config=dict(settings.ov_config)
     )
-    warm_up(model, tokenizer)
-    release_after_warm_up(settings.llm_model_dir / "openvino_model.bin", "LLM")
+    weights = settings.llm_model_dir / "openvino_model.bin"
+    with releasing([weights]) as released:  # OpenVINO's infer lets go of the GIL: given back meanwhile
+        warm_up(model, tokenizer)
+    log_released("LLM", released[weights])
     log.info(
         "LLM %s loaded on %s in %.1f s (optimum; decoding: %s)", settings.llm_model_dir, settings.device,
         time.monotonic() - started, decoding_note(settings),
