@@ -10,7 +10,8 @@ each GenerationHandle and puts its new token ids on that request's own queue:
 Cancel: the consumer sets its cancel event (or `release()`s the request); the driver sees it
 before the next step and cancels the handle, so a stream stops within a step. A failing
 `step()` fails every active request at once; a dead driver fails every later submit too.
-`step()` releases the GIL, so consumers decode text while the next step runs.
+`step()` holds the GIL (openvino-genai 2026.4's binding; measured: a Python thread gets no
+turn during a step), so consumers decode text and the gRPC threads run between steps.
 """
 from __future__ import annotations
 
