@@ -42,40 +42,49 @@ def _prompt(tokenizer, question: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def answers(tmp_path_factory, request):
-    """{mode: [(text, stats), ...]} for QUESTIONS, each mode on its own engine."""
+def backends(tmp_path_factory):
+    """{mode: (backend, its load log lines)}, each mode on its own engine."""
     from ragbot.backends.genai import load_genai
-    from ragbot.run import GenerationStats
 
     from probes.models import smollm2_dir
 
     tmp = tmp_path_factory.mktemp("drafting")
     modes = {"plain": {}, "prompt_lookup": {"PROMPT_LOOKUP": "on"},
              "draft_model": {"DRAFT_MODEL_DIR": str(smollm2_dir())}}
-    out, logs = {}, {}
-    for mode, extra in modes.items():
-        logger = logging.getLogger("ragbot.backends.genai")
-        records: list[str] = []
-        handler = logging.Handler(logging.INFO)
-        handler.emit = lambda r: records.append(r.getMessage())
-        level = logger.level
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        try:
-            backend = load_genai(_settings(tmp, **extra))
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-        logs[mode] = records
-        try:
-            out[mode] = []
-            for q in QUESTIONS:
-                stats = GenerationStats()
-                text = "".join(generate(backend, _prompt(backend.tokenizer, q), max_new_tokens=48, stats=stats))
-                out[mode].append((text, stats))
-        finally:
+    out = {}
+    logger = logging.getLogger("ragbot.backends.genai")
+    try:
+        for mode, extra in modes.items():
+            records: list[str] = []
+            handler = logging.Handler(logging.INFO)
+            handler.emit = lambda r, records=records: records.append(r.getMessage())
+            level = logger.level
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            try:
+                out[mode] = (load_genai(_settings(tmp, **extra)), records)
+            finally:
+                logger.removeHandler(handler)
+                logger.setLevel(level)
+        yield out
+    finally:
+        for backend, _ in out.values():
             backend.close()
-    return out, logs
+
+
+@pytest.fixture(scope="module")
+def answers(backends):
+    """{mode: [(text, stats), ...]} for QUESTIONS, and the load logs."""
+    from ragbot.run import GenerationStats
+
+    out = {}
+    for mode, (backend, _) in backends.items():
+        out[mode] = []
+        for q in QUESTIONS:
+            stats = GenerationStats()
+            text = "".join(generate(backend, _prompt(backend.tokenizer, q), max_new_tokens=48, stats=stats))
+            out[mode].append((text, stats))
+    return out, {mode: records for mode, (_, records) in backends.items()}
 
 
 def test_prompt_lookup_and_a_draft_model_give_the_plain_greedy_answers(answers):
@@ -135,3 +144,28 @@ def test_the_optimum_backend_says_it_decodes_plainly(monkeypatch, tmp_path):
     monkeypatch.setitem(PRESETS, preset.name, preset)
     note = decoding_note(Settings.from_env(tmp_path, {"SELECTED_MODEL": preset.name}))
     assert "prompt lookup is off with this backend" in note and "LLM_BACKEND=genai" in note
+
+
+def test_under_load_a_new_stream_drafts_one_token_per_step():
+    from ragbot.backends.drafting import BUSY_STREAMS, PLAIN, PROMPT_LOOKUP, Drafting
+
+    drafting = Drafting(PROMPT_LOOKUP, num_assistant_tokens=5)
+    assert drafting.under_load(BUSY_STREAMS - 1) is drafting
+    assert drafting.under_load(BUSY_STREAMS).num_assistant_tokens == 1
+    assert Drafting(PLAIN).under_load(8) == Drafting(PLAIN)
+
+
+def test_a_stream_arriving_while_another_generates_drafts_less(backends, monkeypatch):
+    backend, _ = backends["prompt_lookup"]
+    sizes = []
+    submit = backend.engine.submit
+    monkeypatch.setattr(backend.engine, "submit",
+                        lambda ids, config, cancel: (sizes.append(config.num_assistant_tokens), submit(ids, config, cancel))[1])
+    prompt = _prompt(backend.tokenizer, QUESTIONS[0])
+    first = generate(backend, prompt, max_new_tokens=24)
+    next(first)  # the first stream is generating
+    second = "".join(generate(backend, prompt, max_new_tokens=24))
+    rest = "".join(first)
+    assert sizes == [5, 1] and second and rest
+    "".join(generate(backend, prompt, max_new_tokens=4))  # alone again: drafts its 5
+    assert sizes[-1] == 5

@@ -17,9 +17,19 @@ other way; `make eval` holds the answers' marks equal, see docs/backends.md.)
 openvino-genai runs one of the two per pipeline (it refuses both), and every request on a
 drafting pipeline must carry `num_assistant_tokens` (and `max_ngram_size` for prompt lookup),
 the warm-up's included, or add_request throws: `apply` does it for every GenerationConfig.
+
+Under load it drafts less (`under_load`): with other streams generating, every drafted token
+the LLM checks is batched compute beside their tokens, and a rejected one is compute wasted
+(hand timings on the 1.5B, on a loaded machine: four concurrent RAG streams drafting 5 tokens
+each made less aggregate throughput than plain decoding, while a lone stream gained; `make
+bench BENCH_STAGE=qwen15` records the 1 / 4 / 8-stream figures per mode). A request that
+arrives while BUSY_STREAMS others are in flight drafts BUSY_ASSISTANT_TOKENS per step (the
+fewest a drafting pipeline takes; the number of tokens is fixed per request: one that started
+alone keeps its own).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +37,8 @@ from ..errors import ConfigError, ModelMissingError
 from ..settings import Settings
 
 PLAIN, PROMPT_LOOKUP, DRAFT_MODEL = "plain", "prompt_lookup", "draft_model"
+BUSY_STREAMS = 1  # other streams in flight from which a new request drafts less
+BUSY_ASSISTANT_TOKENS = 1
 # a draft must tokenise as the LLM does: these texts must give the same ids with both
 _TOKENIZER_PROBES = ("Hello world", "def f(x):\n    return x * 2  # ünïcode 日本", "<|im_start|>user\nHi<|im_end|>\n")
 
@@ -51,6 +63,12 @@ class Drafting:
     @property
     def drafts(self) -> bool:
         return self.mode != PLAIN
+
+    def under_load(self, others: int) -> "Drafting":
+        """What a request arriving while `others` streams are in flight drafts."""
+        if self.mode == PLAIN or others < BUSY_STREAMS:
+            return self
+        return dataclasses.replace(self, num_assistant_tokens=min(self.num_assistant_tokens, BUSY_ASSISTANT_TOKENS))
 
     def apply(self, config) -> None:
         """Every request on a drafting pipeline must say how many tokens to draft."""

@@ -9,6 +9,7 @@ stops go to GenerationConfig.stop_strings and are also cut by the consumer.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -60,6 +61,8 @@ class GenaiBackend(Backend):
         self.engine = engine
         self.eos_ids = tuple(eos_ids)
         self.drafting = drafting
+        self._in_flight = 0  # generations submitted and not finished (drafting under load)
+        self._lock = threading.Lock()
         # the pipeline matches text stop strings with the folder's openvino_tokenizer; without
         # it a stop string would fail the whole step, so they are only cut here (and the
         # request released)
@@ -70,14 +73,21 @@ class GenaiBackend(Backend):
         prompt_ids = self.encode(prompt)
         run.stats.prompt_tokens = len(prompt_ids)
         engine_stops = text_stops if self.engine_stop_strings else ()
-        config = generation_config(options.max_new_tokens, options.temperature, self.seed, eos_ids,
-                                   engine_stops, options.ignore_eos, self.drafting)
-        request = self.engine.submit(prompt_ids, config, run.cancel_event)
+        with self._lock:
+            drafting = self.drafting.under_load(self._in_flight)
+            self._in_flight += 1
         try:
-            yield from stream_text(request.events, self.tokenizer, text_stops, run.stats,
-                                   release=request.release, guard_loops=not options.ignore_eos)
+            config = generation_config(options.max_new_tokens, options.temperature, self.seed, eos_ids,
+                                       engine_stops, options.ignore_eos, drafting)
+            request = self.engine.submit(prompt_ids, config, run.cancel_event)
+            try:
+                yield from stream_text(request.events, self.tokenizer, text_stops, run.stats,
+                                       release=request.release, guard_loops=not options.ignore_eos)
+            finally:
+                run.stats.model_steps = request.steps
         finally:
-            run.stats.model_steps = request.steps
+            with self._lock:
+                self._in_flight -= 1
 
     def close(self) -> None:
         self.engine.close()
