@@ -39,7 +39,8 @@ SKIP_LLAMACPP = os.environ.get("BENCH_SKIP_LLAMACPP") == "1"
 # and stop -- a cold clone's builds and the measurements then each fit a 30-minute slot.
 # BENCH_STAGE=gateway: only the gateway's figures (gateway_bench.py, test models, ~2 min),
 # merged into the last results.json. BENCH_STAGE=embed / smollm2: only those rows (each builds
-# what it needs), merged the same way.
+# what it needs), merged the same way. BENCH_STAGE=qwen15: the real 1.5B in each decoding mode
+# beside llama.cpp (qwen15.py; builds what it needs), merged the same way.
 STAGE = os.environ.get("BENCH_STAGE", "all")
 FAILED: list[str] = []  # "<row>: <why>" for the run's last line
 
@@ -205,6 +206,11 @@ def _main(t_start: float) -> None:
     if STAGE == "served":
         merge_stage(served_stage(core_props(chosen_props())), served_goals, t_start)
         return
+    if STAGE == "qwen15":
+        from .qwen15 import qwen15_goals, qwen15_stage
+
+        merge_stage(qwen15_stage(child, log), qwen15_goals, t_start)
+        return
     if STAGE == "gateway":
         from .gateway_bench import merge_into_results
 
@@ -230,6 +236,7 @@ def _main(t_start: float) -> None:
     out["kb_index"] = child("reindex", {"what": "kb_index", "embed_dir": str(OV_DIR)}, timeout=3600)
     out["embed_build"] = child("embed_bench", {"what": "build"}, timeout=3600)  # + the INT8 IR
     out["smollm2_build"] = child("smollm2_bench", timeout=3600)  # SmolLM2 INT8 / INT4 folders
+    out["qwen15_build"] = child("qwen15_build", timeout=7200)  # the 1.5B / 0.5B wheels, GGUF, IRs
     if STAGE == "build":
         log(f"build stage done in {time.perf_counter() - t_start:.0f} s; run `make bench` to measure")
         return
@@ -274,6 +281,9 @@ def _main(t_start: float) -> None:
     from .gateway_bench import gateway_measurements
     out["gateway"] = gateway_measurements({"goals": {"served_vs_inprocess_decode":
                                                      out["served"]["served_vs_inprocess_decode"]}}, log)
+    log("the real 1.5B in each decoding mode, beside llama.cpp")
+    from .qwen15 import qwen15_stage
+    out.update(qwen15_stage(child, log))
 
     out["goals"] = goals(out)
     out["bench_wall_s"] = round(time.perf_counter() - t_start, 1)
@@ -360,6 +370,8 @@ def goals(o: dict) -> dict:
     g.update(smollm2_served_goals(o.get("smollm2_served") or {}))
     g["gateway_vs_grpc_decode"] = o["gateway"]["gateway_vs_grpc_decode"]
     g["gateway_added_ttft_ms"] = o["gateway"]["gateway_added_ttft_ms"]
+    from .qwen15 import qwen15_goals
+    g.update(qwen15_goals(o))
     return g
 
 
