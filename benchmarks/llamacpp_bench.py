@@ -63,12 +63,12 @@ def ensure_gguf(torch_dir: Path, info: dict) -> dict:
     return out
 
 
-def measure(q4: str, prompt: list[int], new: int, threads: int, repeats: int) -> dict:
+def measure(q4: str, prompt: list[int], new: int, threads: int, repeats: int, n_ctx: int = 2048) -> dict:
     import llama_cpp
     import numpy as np
     from llama_cpp import Llama
 
-    llm = Llama(model_path=q4, n_ctx=2048, n_batch=512, n_ubatch=512, n_threads=threads,
+    llm = Llama(model_path=q4, n_ctx=n_ctx, n_batch=512, n_ubatch=512, n_threads=threads,
                 n_threads_batch=threads, verbose=False)
     eos, n_vocab = llm.token_eos(), llm.n_vocab()
 
@@ -113,9 +113,11 @@ def main() -> None:
         tokenizer_dir = Path(a["torch_model"])
         out = {"build": info, "gguf": ensure_gguf(tokenizer_dir, info)}
     out["cpu_variant"] = info.get("cpu_variant")
-    prompt = prompt_ids(tokenizer_dir, a.get("prompt_tokens", PROMPT_TOKENS))
+    # explicit ids (a RAG prompt our tokenizer made), else exactly prompt_tokens of the corpus
+    prompt = a.get("prompt_ids") or prompt_ids(tokenizer_dir, a.get("prompt_tokens", PROMPT_TOKENS))
     out.update(measure(out["gguf"]["path"], prompt, a.get("new_tokens", NEW_TOKENS),
-                       a.get("threads", 2), a.get("repeats", 2)))
+                       a.get("threads", 2), a.get("repeats", 2), a.get("n_ctx", 2048)))
+    out["prompt_tokens"] = len(prompt)
     emit(out)
 
 

@@ -43,6 +43,7 @@ def render(o: dict) -> str:
     lc = o.get("llamacpp", {})
     lines.append(f"| llama.cpp Q4_K_M | {_fmt(lc.get('ttft_s'))} | {_fmt(lc.get('decode_tok_s'))} | "
                  f"{_fmt(lc.get('request_s'))} |")
+    lines += render_qwen15(o.get("qwen15") or {})
     p = o["properties"]
     lines += ["", f"Chosen OpenVINO properties: `{json.dumps(p['chosen'])}`", "",
               f"Decode sweep (tok/s, 64-token prompt): `{json.dumps(p['decode_sweep_tok_s'])}`", "",
@@ -50,6 +51,41 @@ def render(o: dict) -> str:
               f"Model build s: `{json.dumps(o['models'].get('build_s'))}`; sizes MB: "
               f"`{json.dumps(o['models'].get('size_mb'))}`", "", END]
     return "\n".join(lines)
+
+
+def render_qwen15(q: dict) -> list[str]:
+    """The real 1.5B per decoding mode (benchmarks/qwen15.py), llama.cpp on the same GGUF."""
+    if not q.get("served") and not q.get("engine"):
+        return []
+
+    def g(d, *keys):
+        for k in keys:
+            d = d.get(k) if isinstance(d, dict) else None
+        return _fmt(d)
+
+    eng, srv, lc = q.get("engine") or {}, q.get("served") or {}, q.get("llamacpp") or {}
+    lines = ["", "Qwen2.5-Coder-1.5B-Instruct (INT4 IR from the wheels; llama.cpp: the same Q4_K_M GGUF, 2 threads). "
+             "Engine: in-process, same token ids as llama.cpp; served: the host over gRPC.", "",
+             "| | TTFT 300 s | TTFT 1000 s | req 300+64 s | req 1000+128 s | decode tok/s (1000) | "
+             "quote served s | quote decode tok/s | quote tokens/step | acceptance | 8 eval questions s | "
+             "1 / 4 / 8 streams tok/s | RSS after answers MB | peak loading MB |",
+             "|" + "---|" * 14]
+    for m in ("plain", "prompt_lookup", "draft_model"):
+        e, s = eng.get(m) or {}, srv.get(m) or {}
+        conc = " / ".join(g(s, "concurrency", n, "aggregate_tok_s") for n in ("1", "4", "8"))
+        lines.append(f"| {m} | {g(e, 'corpus_300', 'ttft_s')} | {g(e, 'corpus_1000', 'ttft_s')} | "
+                     f"{g(e, 'corpus_300', 'request_s')} | {g(e, 'corpus_1000', 'request_s')} | "
+                     f"{g(e, 'corpus_1000', 'decode_tok_s')} | {g(s, 'quote', 'request_s')} | "
+                     f"{g(s, 'quote', 'decode_tok_s')} | {g(s, 'quote', 'tokens_per_step')} | "
+                     f"{g(s, 'quote', 'acceptance')} / {g(s, 'rag', 'acceptance')} | {g(s, 'rag', 'request_s_sum')} | "
+                     f"{conc} | {g(s, 'rss_after_answers_mb', 'VmRSS')} | {g(s, 'at_ready_mb', 'VmHWM')} |")
+    lines.append(f"| llama.cpp Q4_K_M | {g(lc, 'corpus_300', 'ttft_s')} | {g(lc, 'corpus_1000', 'ttft_s')} | "
+                 f"{g(lc, 'corpus_300', 'request_s')} | {g(lc, 'corpus_1000', 'request_s')} | "
+                 f"{g(lc, 'corpus_1000', 'decode_tok_s')} | — | {g(lc, 'quote', 'decode_tok_s')} | 1 | — | — | — | — | — |")
+    both = (eng.get("both") or {}).get("error")
+    if both:
+        lines += ["", f"Prompt lookup and a draft model together: refused by openvino-genai (`{both}`)."]
+    return lines
 
 
 def update_readme(o: dict) -> None:

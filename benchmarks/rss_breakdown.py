@@ -2,7 +2,8 @@
 child from the same environment the host gets, RSS read after each step.
 
     python + ragbot + its libraries (openvino, openvino-genai, faiss, tokenizers, LangChain core)
-    -> + embeddings model -> + LLM (weights, compiled) -> + index (vectors + text, BM25)
+    -> + LLM (weights, compiled) -> + embeddings model -> + index (vectors + text, BM25)
+    (RagService.start's order; peak_mb is the process's VmHWM when loaded: the peak while loading)
     -> + the first (short) answer: what the plugin allocates at its first inference
     -> + KV cache and activations (8 concurrent answers, as the served bench runs; the engine
        touches KV pages as tokens are written, so this is the part the KV plan bounds)
@@ -30,10 +31,11 @@ IMPORTS = {
 }
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident set (VmHWM: its peak so far)."""
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS"):
+            if line.startswith(field):
                 return round(int(line.split()[1]) / 1024, 1)
     return 0.0
 
@@ -65,17 +67,20 @@ def main() -> None:
     import openvino_genai  # noqa: F401
     steps["libraries"] = rss_mb()
     settings = Settings.from_env(REPO / "servable_stream", a["env"])
+    backend = load_backend(settings)  # in RagService.start's order: the LLM first
+    steps["llm_weights"] = rss_mb()
+    peak_llm = rss_mb("VmHWM")
     embeddings = load_embeddings(embedding_folder(settings), settings.embedding_model,
                                  settings.embedding_precision)
     steps["embeddings_model"] = rss_mb()
-    backend = load_backend(settings)
-    steps["llm_weights"] = rss_mb()
     service = RagService.start(settings, embeddings=embeddings, backend=backend)
     steps["index"] = rss_mb()
+    peak_loading = rss_mb("VmHWM")
     try:
         answer_once(service, "warm-up: what is in the documents?", 8)
         steps["first_answer"] = rss_mb()  # compiled kernels' scratch and repacked weights
-        threads = [threading.Thread(target=answer_once, args=(service, q)) for q in questions(8, offset=3)]
+        asked = a.get("questions") or questions(8, offset=3)
+        threads = [threading.Thread(target=answer_once, args=(service, q)) for q in asked]
         for t in threads:
             t.start()
         for t in threads:
@@ -93,7 +98,8 @@ def main() -> None:
     order = list(steps)
     parts = {order[i]: round(steps[order[i]] - steps[order[i - 1]], 1) for i in range(1, len(order))}
     parts["python"] = steps["python"]
-    emit({"steps_rss_mb": steps, "parts_mb": parts, "total_mb": steps[order[-1]],
+    emit({"steps_rss_mb": steps, "parts_mb": parts, "total_mb": steps[order[-1]], "peak_mb": peak_loading,
+          "peak_after_llm_mb": peak_llm,
           "kv_cache_allocated_mb": kv_plan_mb, "chunks": service.holder.current.chunk_count,
           "not_loaded_import_cost": {k: import_cost_mb(v) for k, v in IMPORTS.items()},
           "torch_imported": "torch" in sys.modules, "backend": settings.llm_backend})

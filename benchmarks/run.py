@@ -44,6 +44,8 @@ SKIP_LLAMACPP = os.environ.get("BENCH_SKIP_LLAMACPP") == "1"
 # BENCH_STAGE=shared: the shared knowledge base's rows (shared_kb.py: query latency at 10k
 # chunks for both stores, embedding work for 3 replicas, a change reaching every replica, a
 # new replica's start-up), merged the same way.
+# what it needs), merged the same way. BENCH_STAGE=qwen15: the real 1.5B in each decoding mode
+# beside llama.cpp (qwen15.py; builds what it needs), merged the same way.
 STAGE = os.environ.get("BENCH_STAGE", "all")
 FAILED: list[str] = []  # "<row>: <why>" for the run's last line
 
@@ -268,6 +270,11 @@ def _main(t_start: float) -> None:
     if STAGE == "shared":
         merge_stage(shared_stage(), shared_goals, t_start)
         return
+    if STAGE == "qwen15":
+        from .qwen15 import qwen15_goals, qwen15_stage
+
+        merge_stage(qwen15_stage(child, log), qwen15_goals, t_start)
+        return
     if STAGE in ("gateway", "owui"):
         from importlib import import_module
 
@@ -293,6 +300,7 @@ def _main(t_start: float) -> None:
     out["kb_index"] = child("reindex", {"what": "kb_index", "embed_dir": str(OV_DIR)}, timeout=3600)
     out["embed_build"] = child("embed_bench", {"what": "build"}, timeout=3600)  # + the INT8 IR
     out["smollm2_build"] = child("smollm2_bench", timeout=3600)  # SmolLM2 INT8 / INT4 folders
+    out["qwen15_build"] = child("qwen15_build", timeout=7200)  # the 1.5B / 0.5B wheels, GGUF, IRs
     if STAGE == "build":
         log(f"build stage done in {time.perf_counter() - t_start:.0f} s; run `make bench` to measure")
         return
@@ -342,6 +350,9 @@ def _main(t_start: float) -> None:
     out["owui"] = owui_measurements(log)
     log("shared knowledge base (postgres vs local)")
     out.update(shared_stage())
+    log("the real 1.5B in each decoding mode, beside llama.cpp")
+    from .qwen15 import qwen15_stage
+    out.update(qwen15_stage(child, log))
 
     out["goals"] = goals(out)
     out["bench_wall_s"] = round(time.perf_counter() - t_start, 1)
@@ -431,6 +442,8 @@ def goals(o: dict) -> dict:
     g["gateway_vs_grpc_decode"] = o["gateway"]["gateway_vs_grpc_decode"]
     g["gateway_added_ttft_ms"] = o["gateway"]["gateway_added_ttft_ms"]
     g.update(owui_goals(o))
+    from .qwen15 import qwen15_goals
+    g.update(qwen15_goals(o))
     return g
 
 

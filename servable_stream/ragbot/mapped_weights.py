@@ -9,19 +9,28 @@ file pages the repacking read: a served INT4 TinyLlama counted its 695 MB of wei
 reads (the embedding table it gathers from, a few small constants) is faulted back in from
 the file on its next use (measured: 62 MB came back over eight answers). Linux only; where
 madvise or /proc/self is missing it releases nothing.
+
+`releasing(paths)` does the same while the warm-up runs: the repacking reads the file layer by
+layer, and the pages it has read are given back every RELEASE_INTERVAL seconds instead of all
+staying until the end, so the load no longer peaks at the weights twice (measured with
+Qwen2.5-Coder-1.5B: see docs/backends.md). It needs the warm-up to run without the GIL
+(openvino-genai's `generate()` releases it; its `step()` does not).
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
 import sys
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 MADV_DONTNEED = 4  # <sys/mman.h> on Linux, every architecture
 _MB = 1024 * 1024
+RELEASE_INTERVAL = 0.2  # seconds between releases while a warm-up repacks
 
 
 def _mappings(path: Path, maps: str = "/proc/self/smaps"):
@@ -81,7 +90,41 @@ def release_after_warm_up(path: Path, what: str) -> int:
     except Exception as exc:  # memory housekeeping must never fail a load
         log.warning("could not release the mapped pages of %s: %r", path, exc)
         return 0
+    log_released(what, released)
+    return released
+
+
+@contextlib.contextmanager
+def releasing(paths, interval: float = RELEASE_INTERVAL):
+    """While the block runs, give back the resident pages of each mapped file in `paths` every
+    `interval` seconds (a thread), and once more at the end; yields {path: bytes given back},
+    complete when the block is done. Never raises for the housekeeping."""
+    paths = [Path(p) for p in paths]
+    released = {path: 0 for path in paths}
+    done = threading.Event()
+
+    def release_all() -> None:
+        for path in paths:
+            try:
+                released[path] += release(path)
+            except Exception as exc:  # memory housekeeping must never fail a load
+                log.warning("could not release the mapped pages of %s: %r", path, exc)
+
+    def loop() -> None:
+        while not done.wait(interval):
+            release_all()
+
+    thread = threading.Thread(target=loop, name="release-weight-pages", daemon=True)
+    thread.start()
+    try:
+        yield released
+    finally:
+        done.set()
+        thread.join()
+        release_all()
+
+
+def log_released(what: str, released: int) -> None:
     if released:
         log.info("%s: released %.0f MB of mapped weight-file pages (the plugin holds its own copy)",
                  what, released / _MB)
-    return released

@@ -11,6 +11,9 @@ Names:
                                         model's token count when an answer completes
   ragbot_time_to_first_token_seconds    histogram
   ragbot_time_per_output_token_seconds  histogram (per request: decode time / tokens)
+  ragbot_model_steps_total              steps of the LLM that yielded tokens (genai backend);
+                                        generated tokens / steps is what prompt lookup or a
+                                        draft model gains (1.0: plain decoding)
   ragbot_index_chunks                   chunks in the serving index
   ragbot_index_stale_documents          documents served from their last good copy (the last
                                         fetch failed transiently)
@@ -45,6 +48,7 @@ TPOT = Histogram(
     "ragbot_time_per_output_token_seconds", "Mean time per generated token after the first",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
+MODEL_STEPS = Counter("ragbot_model_steps", "Steps of the LLM that yielded tokens (genai backend)")
 INDEX_CHUNKS = Gauge("ragbot_index_chunks", "Chunks in the index that answers")
 INDEX_STALE_DOCUMENTS = Gauge("ragbot_index_stale_documents",
                               "Documents served from their last good copy (fetch failed transiently)")

@@ -19,6 +19,9 @@ class GenerationStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None  # "stop" | "length" | "cancelled" | "error"
+    # steps of the LLM that yielded this answer's tokens (genai; 0: not counted): with prompt
+    # lookup or a draft model one step can yield several. How, not what: not compared.
+    model_steps: int = field(default=0, compare=False)
 
     @property
     def usage(self) -> dict[str, int]:

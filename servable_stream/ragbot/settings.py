@@ -29,8 +29,10 @@ DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
 class Settings:
     """Every knob, typed; each default is declared here and nowhere else (README lists the
     environment variables), except the answering ones a preset tunes for its model
-    (presets.AnsweringProfile: TOP_K, MAX_DOCUMENTS, PROMPT, PROMPT_EXAMPLES,
-    ATTRIBUTE_CITATIONS, MAX_NEW_TOKENS, CHUNK_SIZE, CHUNK_OVERLAP): from_env takes those from the selected preset."""
+    (presets.AnsweringProfile: TOP_K, MAX_DOCUMENTS, PROMPT, PROMPT_EXAMPLES, ATTRIBUTE_CITATIONS,
+    MAX_NEW_TOKENS, CHUNK_SIZE, CHUNK_OVERLAP), LLM_BACKEND and the decoding ones
+    (presets.DecodingProfile: PROMPT_LOOKUP, DRAFT_MODEL, NUM_ASSISTANT_TOKENS, MAX_NGRAM_SIZE):
+    from_env takes those from the selected preset."""
 
     base_path: Path
     llm_model_dir: Path  # LLM_MODEL_DIR, default <base>/<SELECTED_MODEL>
@@ -56,6 +58,12 @@ class Settings:
     chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
     chunk_overlap: int = 200  # CHUNK_OVERLAP
     llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai (from_env: the preset's default)
+    # genai only (presets.DecodingProfile; the two are mutually exclusive, see _decoding):
+    prompt_lookup: bool = False  # PROMPT_LOOKUP: draft tokens from the prompt's n-grams
+    draft_model: str | None = None  # DRAFT_MODEL: a preset drafting for the LLM, or off
+    draft_model_dir: Path | None = None  # DRAFT_MODEL_DIR, default <base>/<DRAFT_MODEL>
+    num_assistant_tokens: int = 5  # NUM_ASSISTANT_TOKENS: tokens drafted per step
+    max_ngram_size: int = 3  # MAX_NGRAM_SIZE: longest n-gram prompt lookup matches
     max_prompt_bytes: int = 32 * 1024  # MAX_PROMPT_BYTES: a larger pre_prompt is refused
     max_concurrent_streams: int = 32  # MAX_CONCURRENT_STREAMS: admitted generations
     max_queued_requests: int = 64  # MAX_QUEUED_REQUESTS: waiting beyond them, then refused
@@ -110,6 +118,9 @@ class Settings:
         docs_file = _resolve(base, env.str("DOCS_FILE", str(d["docs_file"])))
         knowledge_store = env.choice("KNOWLEDGE_STORE", d["knowledge_store"], KNOWLEDGE_STORES)
         knowledge_dsn = _knowledge_dsn(env, knowledge_store)
+        llm_backend = env.choice("LLM_BACKEND", get_preset(selected).llm_backend, LLM_BACKENDS)
+        prompt_lookup, draft_model, draft_model_dir = _decoding(base, env, selected, llm_backend)
+        decoding = get_preset(selected).decoding
         return cls(
             base_path=base,
             selected_model=selected,
@@ -133,7 +144,12 @@ class Settings:
             attribute_citations=env.bool("ATTRIBUTE_CITATIONS", profile.attribute_citations),
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
-            llm_backend=env.choice("LLM_BACKEND", get_preset(selected).llm_backend, LLM_BACKENDS),
+            llm_backend=llm_backend,
+            prompt_lookup=prompt_lookup,
+            draft_model=draft_model,
+            draft_model_dir=draft_model_dir,
+            num_assistant_tokens=env.int("NUM_ASSISTANT_TOKENS", decoding.num_assistant_tokens, minimum=1),
+            max_ngram_size=env.int("MAX_NGRAM_SIZE", decoding.max_ngram_size, minimum=1),
             max_prompt_bytes=env.int("MAX_PROMPT_BYTES", d["max_prompt_bytes"], minimum=1),
             max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", d["max_concurrent_streams"], minimum=1),
             max_queued_requests=env.int("MAX_QUEUED_REQUESTS", d["max_queued_requests"], minimum=0),
@@ -154,6 +170,54 @@ class Settings:
 
 
 _DEFAULTS = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
+
+
+_OFF = ("off", "none", "false", "0", "no")
+
+
+def _decoding(base: Path, env: "_Env", selected: str, llm_backend: str) -> tuple[bool, str | None, Path | None]:
+    """PROMPT_LOOKUP, DRAFT_MODEL and DRAFT_MODEL_DIR against the preset's defaults.
+
+    openvino-genai runs one of the two: asked for explicitly, either one turns the preset's
+    default other one off; both asked for is an error. The optimum backend has neither: asked
+    for explicitly, that is an error; a preset's default is dropped (the load log says so)."""
+    profile = get_preset(selected).decoding
+    lookup_env = env.str("PROMPT_LOOKUP", "")
+    draft_env = env.str("DRAFT_MODEL", "")
+    dir_env = env.str("DRAFT_MODEL_DIR", "")
+    lookup = env.bool("PROMPT_LOOKUP", profile.prompt_lookup)
+    draft = draft_env if draft_env else profile.draft_model
+    if draft and draft.lower() in _OFF:
+        draft = None
+    if draft and draft not in PRESETS:
+        raise ConfigError(
+            f"DRAFT_MODEL={draft!r} is not a known preset; allowed: off or a preset that shares the "
+            f"LLM's tokenizer (e.g. qwen2.5-coder-0.5b-instruct for qwen2.5-coder-1.5b-instruct)"
+        )
+    draft_dir = _resolve(base, dir_env) if dir_env else (_resolve(base, draft) if draft else None)
+    if dir_env and draft_env.lower() in _OFF and draft_env:
+        raise ConfigError(f"DRAFT_MODEL=off and DRAFT_MODEL_DIR={dir_env!r} contradict each other; unset one")
+    draft_asked = bool(dir_env or (draft_env and draft_env.lower() not in _OFF))
+    lookup_asked = bool(lookup_env) and lookup
+    if lookup and draft_dir is not None:
+        if lookup_asked and draft_asked:
+            raise ConfigError(
+                "PROMPT_LOOKUP=on and a draft model (DRAFT_MODEL / DRAFT_MODEL_DIR) are mutually "
+                "exclusive: openvino-genai runs one or the other; unset one of them"
+            )
+        if draft_asked:
+            lookup = False  # the preset's default gives way to what was asked for
+        else:
+            draft, draft_dir = None, None
+    if llm_backend != "genai" and (lookup_asked or draft_asked):
+        asked = "PROMPT_LOOKUP=on" if lookup_asked else "a draft model (DRAFT_MODEL / DRAFT_MODEL_DIR)"
+        raise ConfigError(
+            f"{asked} needs LLM_BACKEND=genai: the optimum backend decodes one token per step "
+            f"(LLM_BACKEND is {llm_backend!r})"
+        )
+    if llm_backend != "genai":
+        return False, None, None
+    return lookup, draft, draft_dir
 
 
 def _index_name(model: str, precision: str) -> str:

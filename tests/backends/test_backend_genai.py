@@ -251,12 +251,12 @@ def test_after_loading_the_weight_file_pages_are_given_back(tmp_path, backend_do
 
     shutil.copytree(tiny_random_dir(), tmp_path / "model")  # a mapping of its own
     weights = tmp_path / "model" / "openvino_model.bin"
-    resident_at_release = []
+    released = []
     real_release = mapped_weights.release
 
     def spy(path):
-        resident_at_release.append(mapped_weights.resident_bytes(path))
-        return real_release(path)
+        released.append(real_release(path))  # genai gives pages back during its warm-up too
+        return released[-1]
 
     monkeypatch.setattr(mapped_weights, "release", spy)
     with caplog.at_level(logging.INFO, logger="ragbot.mapped_weights"):
@@ -264,7 +264,7 @@ def test_after_loading_the_weight_file_pages_are_given_back(tmp_path, backend_do
             backend_docs, LLM_MODEL_DIR=str(tmp_path / "model"), LLM_BACKEND=backend_name)))
     try:
         assert "LLM: released" in caplog.text
-        assert resident_at_release[-1] > weights.stat().st_size // 2  # the plugin read the weights
+        assert sum(released) > weights.stat().st_size // 2  # the plugin read the weights
         if backend_name == "genai":  # its tokens went through the model into the KV cache
             assert llm.engine._pipe.get_metrics().max_cache_usage > 0, "the warm-up request never ran"
         assert mapped_weights.resident_bytes(weights) < weights.stat().st_size // 4

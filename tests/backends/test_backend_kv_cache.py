@@ -39,9 +39,9 @@ def test_a_large_plan_is_capped_at_a_quarter_of_memory_and_kv_cache_mb_overrides
     (model / "config.json").write_text('{"num_hidden_layers": 32, "num_attention_heads": 32, '
                                        '"num_key_value_heads": 8, "hidden_size": 4096}')
     sized = plan_kv_cache(model, "CPU", {}, 4096, 32, 16, memory_bytes=64 * GB)
-    assert sized.tokens == 16 * 4096 and sized.mb == 16 * 4096 * 128 / 1024  # 128 KB/token, 8 GB
-    capped = plan_kv_cache(model, "CPU", {}, 4096, 32, 16, memory_bytes=16 * GB)
-    assert capped.mb <= 4 * 1024 and "capped" in capped.how
+    assert sized.tokens == 8 * 4096 and sized.mb == 8 * 4096 * 128 / 1024  # 128 KB/token, 4 GB: 8 full windows
+    capped = plan_kv_cache(model, "CPU", {}, 4096, 32, 16, memory_bytes=8 * GB)
+    assert capped.mb <= 2 * 1024 and "capped" in capped.how
     u8 = plan_kv_cache(model, "CPU", {"KV_CACHE_PRECISION": "u8"}, 4096, 32, 16, memory_bytes=64 * GB)
     assert u8.mb < 0.6 * sized.mb
     fixed = plan_kv_cache(model, "CPU", {}, 4096, 32, 16, override_mb=512)
@@ -92,3 +92,13 @@ def test_u8_is_the_cpu_default_and_ov_config_overrides_it():
     assert engine_properties({"KV_CACHE_PRECISION": "bf16", "CACHE_DIR": ""}, "CPU") == {"KV_CACHE_PRECISION": "bf16"}
     assert engine_properties({"KV_CACHE_PRECISION": ""}, "CPU") == {}  # empty: the plugin decides
     assert engine_properties({}, "GPU.0") == {}  # the GPU plugin keeps its own default
+
+
+def test_the_qwen_15b_plan_holds_eight_full_windows_in_518_mb_of_u8(tmp_path):
+    model = tmp_path / "qwen15"
+    model.mkdir()
+    (model / "config.json").write_text('{"num_hidden_layers": 28, "num_attention_heads": 12, '
+                                       '"num_key_value_heads": 2, "hidden_size": 1536}')
+    plan = plan_kv_cache(model, "CPU", {"KV_CACHE_PRECISION": "u8"}, 4096, 32, 16, memory_bytes=24 * GB)
+    assert plan.bytes_per_token == 28 * 2 * (128 + 8 * 128 // 32 + 128 + 8)  # 16.2 KB
+    assert plan.tokens == 8 * 4096 and round(plan.mb) == 518

@@ -60,3 +60,52 @@ def test_owui_rows_are_the_ratio_of_median_ttfts(monkeypatch):
     assert set(goals) == {"owui_title_beside_ttft_ratio_optimum", "owui_title_beside_ttft_ratio_genai"}
     assert goals["owui_title_beside_ttft_ratio_optimum"]["value"] == 1.1
     assert goals["owui_title_beside_ttft_ratio_genai"]["raw"]["ttft_beside_median_s"] == 0.6
+def test_the_qwen15_goals_compare_plain_with_the_best_drafting_mode_and_llamacpp():
+    from benchmarks.qwen15 import qwen15_goals, steps_between
+
+    def served(quote_s, decode, rag_s, conc4, rss, peak, sha="a"):
+        return {"quote": {"request_s": quote_s, "decode_tok_s": decode, "answer_sha": sha, "acceptance": 0.6,
+                          "tokens_per_step": 3.0},
+                "rag": {"request_s_sum": rag_s, "answers_sha": sha, "acceptance": 0.5},
+                "concurrency": {"4": {"aggregate_tok_s": conc4}},
+                "rss_after_answers_mb": {"VmRSS": rss}, "at_ready_mb": {"VmHWM": peak}}
+
+    o = {"qwen15": {
+        "served": {"plain": served(12.0, 11.0, 40.0, 20.0, 1500, 1600),
+                   "prompt_lookup": served(6.0, 30.0, 25.0, 21.0, 1520, 1610),
+                   "draft_model": served(10.0, 16.0, 35.0, 15.0, 2000, 2100, sha="b")},
+        "engine": {"plain": {"corpus_1000": {"ttft_s": 3.0}}, "prompt_lookup": {"corpus_1000": {"ttft_s": 3.2}},
+                   "draft_model": {"corpus_1000": {"ttft_s": 4.0}}, "both": {"error": "mutually exclusive"}},
+        "llamacpp": {"corpus_1000": {"ttft_s": 12.0}, "quote": {"decode_tok_s": 15.0}},
+        "default_mode": "prompt_lookup"}}
+    g = qwen15_goals(o)
+    assert g["qwen15_quote_speedup"]["value"] == 2.0 and g["qwen15_quote_speedup"]["raw"]["best_mode"] == "prompt_lookup"
+    assert g["qwen15_rag_request_speedup"]["value"] == 1.6
+    assert g["qwen15_ours_vs_llamacpp_decode"]["value"] == 2.0  # 30 served vs llama.cpp's 15
+    assert g["qwen15_llamacpp_vs_ours_ttft_1000"]["value"] == 4.0  # 12 s vs the quickest of ours
+    assert g["rss_mb_served_qwen15"]["value"] == 1520 and g["rss_mb_served_qwen15"]["raw"]["peak_while_loading_mb"] == 1610
+    assert g["qwen15_concurrency4_best_vs_plain"]["value"] == 1.05
+    same = g["qwen15_quote_speedup"]["raw"]["same_answer_as_plain"]
+    assert same["prompt_lookup"]["quote"] is True and same["draft_model"]["quote"] is False
+    # acceptance from the host's counters: 2 answers, 40 tokens in 14 steps, 5 drafted per step
+    acc = steps_between({"ragbot_generated_tokens_total": 10, "ragbot_model_steps_total": 10},
+                        {"ragbot_generated_tokens_total": 50, "ragbot_model_steps_total": 24}, answers=2, k=5)
+    assert (acc["tokens"], acc["steps"], acc["accepted_tokens"], acc["drafted_slots"]) == (40, 14, 26, 60)
+    assert acc["acceptance"] == round(26 / 60, 3)
+
+
+def test_the_qwen15_rows_render_one_line_per_mode_and_nothing_without_the_stage():
+    from benchmarks.report import render_qwen15
+
+    assert render_qwen15({}) == [] and render_qwen15({"build": {"error": "no wheels"}}) == []
+    q = {"served": {"prompt_lookup": {"quote": {"request_s": 6.0, "tokens_per_step": 3.0},
+                                      "concurrency": {"4": {"aggregate_tok_s": 21.0}}}},
+         "engine": {"plain": {"corpus_1000": {"ttft_s": 3.0}}, "both": {"error": "mutually exclusive"}},
+         "llamacpp": {"corpus_1000": {"ttft_s": 12.0}}}
+    lines = render_qwen15(q)
+    header = next(line for line in lines if line.startswith("| |"))
+    rows = [line for line in lines if line.startswith("| ") and line != header]
+    assert [r.split(" | ")[0] for r in rows] == ["| plain", "| prompt_lookup", "| draft_model", "| llama.cpp Q4_K_M"]
+    assert all(r.count("|") == header.count("|") for r in rows)  # as many cells as the header
+    assert "| 6.0 |" in rows[1] and "— / 21.0 / —" in rows[1] and "| 12.0 |" in rows[3]
+    assert "refused by openvino-genai (`mutually exclusive`)" in lines[-1]

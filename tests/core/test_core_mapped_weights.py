@@ -55,3 +55,22 @@ def test_release_after_warm_up_logs_what_it_gave_back(tmp_path, caplog):
         view.close()
         handle.close()
 
+
+
+def test_pages_are_given_back_while_a_warm_up_still_reads_them(tmp_path):
+    """releasing(): a thread gives the pages back while the block goes on reading them (as the
+    plugin repacks layer after layer); every read still sees the file's bytes."""
+    import time
+
+    path, handle, view = _mapped_file(tmp_path, pages=512)
+    try:
+        expected = path.read_bytes()
+        with mapped_weights.releasing([path], interval=0.01) as released:
+            for _ in range(20):
+                assert bytes(view[:]) == expected  # faulted back from the file, unchanged
+                time.sleep(0.02)
+        assert released[path] > len(expected)  # given back while being read, and at the end
+        assert mapped_weights.resident_bytes(path) < len(expected) // 4
+    finally:
+        view.close()
+        handle.close()

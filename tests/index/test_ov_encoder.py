@@ -48,6 +48,22 @@ def test_openvino_runtime_vectors_equal_sentence_transformers(torch_vectors):
     assert embeddings.dimension == 384
 
 
+def test_after_indexing_the_batches_memory_is_given_back_and_queries_still_embed(torch_vectors):
+    from ragbot.knowledge.embeddings import OpenVINOEmbeddings
+    from ragbot.knowledge.index import embed_in_order
+    from ragbot.knowledge.ov_encoder import OpenVINOEncoder
+
+    texts, expected = torch_vectors
+    encoder = OpenVINOEncoder(minilm_dir())
+    released = []
+    encoder.release_memory = lambda release=encoder.release_memory: (released.append(1), release())
+    embeddings = OpenVINOEmbeddings(encoder)
+    vectors = embed_in_order(texts, embeddings)
+    assert released == [1]  # once per index build, not per batch
+    assert float(vectors[0] @ expected[0]) >= 0.999
+    assert float(np.array(embeddings.embed_query(texts[-2])) @ expected[-2]) >= 0.999
+
+
 def test_a_folder_without_the_int8_ir_names_the_command_that_writes_it(tmp_path):
     import shutil
 

@@ -83,7 +83,8 @@ def test_one_info_line_per_request_without_text(main_host):
     lines = [l for l in log.splitlines() if "ragbot.requests" in l]
     assert lines
     pattern = re.compile(r"request [0-9a-f]{12} outcome=(ok|error|cancelled|invalid) prompt_tokens=\d+ "
-                         r"completion_tokens=\d+ ttft=(\d+\.\d+s|-) duration=\d+\.\d+s( rewrite=\d+\.\d+s)?$")
+                         r"completion_tokens=\d+ ttft=(\d+\.\d+s|-) duration=\d+\.\d+s( rewrite=\d+\.\d+s)?"
+                         r"( model_steps=\d+)?$")
     assert all(pattern.search(l) for l in lines), lines
     assert "UNIQUE-QUESTION-MARKER" not in log
     assert "Silverrun" not in log  # document text neither

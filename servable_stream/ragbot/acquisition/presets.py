@@ -68,6 +68,20 @@ class AnsweringProfile:
 
 
 @dataclass(frozen=True)
+class DecodingProfile:
+    """How the genai backend decodes with one model, chosen by `make bench` (benchmarks/README.md
+    says what each choice measured); the environment variable beside each field overrides it.
+    openvino-genai runs prompt lookup OR a draft model, never both (its pipeline refuses)."""
+
+    # PROMPT_LOOKUP: draft from the prompt's own n-grams (a RAG answer quotes its passages)
+    prompt_lookup: bool = False
+    # DRAFT_MODEL: a smaller preset with the same tokenizer drafting for this one (None: off)
+    draft_model: str | None = None
+    num_assistant_tokens: int = 5  # NUM_ASSISTANT_TOKENS: tokens drafted per step
+    max_ngram_size: int = 3  # MAX_NGRAM_SIZE: longest n-gram prompt lookup matches
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     hub_id: str | None  # None: built locally (tiny-random)
@@ -88,6 +102,7 @@ class Preset:
     # LLM_BACKEND's default for this model: "genai" batches concurrent streams (a chat UI's
     # title/tags requests beside the user's question) and serves without torch
     llm_backend: str = "optimum"
+    decoding: DecodingProfile = DecodingProfile()  # genai: prompt lookup / a draft model
 
 
 # requirements-models.txt pins the same (make install uses that file; a test keeps them equal)
@@ -176,6 +191,11 @@ PRESETS: dict[str, Preset] = {
             export_weights="int4",
             llm_backend="genai",
             answering=QWEN_ANSWERING,
+            # a RAG answer copies its passages: ~3 tokens per model step on the 1.5B (tokens
+            # per step in docs/backends.md; the time figures are `make bench BENCH_STAGE=qwen15`'s);
+            # a stream arriving while others generate drafts 1 token per step (drafting.py).
+            # The 0.5B as a draft model accepts more per step but costs ~580 MB more
+            decoding=DecodingProfile(prompt_lookup=True, num_assistant_tokens=5, max_ngram_size=3),
             wheel=_qwen_wheel(QWEN15_PARTS, "0.2.0", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
                               1_117_320_768,
                               "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),

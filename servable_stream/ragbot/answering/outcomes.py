@@ -58,13 +58,16 @@ class RequestRecord:
             metrics.GENERATED_TOKENS.inc(tokens - self.chunks)
         if self.first_chunk is not None and tokens > 1:
             metrics.TPOT.observe((ended - self.first_chunk) / (tokens - 1))
+        if stats.model_steps:
+            metrics.MODEL_STEPS.inc(stats.model_steps)
         metrics.record_request(outcome)
         ttft = f"{self.first_chunk - self.run.started:.3f}s" if self.first_chunk is not None else "-"
         rewrite = "" if self.run.rewrite_seconds is None else f" rewrite={self.run.rewrite_seconds:.3f}s"
+        steps = f" model_steps={stats.model_steps}" if stats.model_steps else ""
         log.info(
-            "request %s outcome=%s prompt_tokens=%d completion_tokens=%d ttft=%s duration=%.3fs%s",
+            "request %s outcome=%s prompt_tokens=%d completion_tokens=%d ttft=%s duration=%.3fs%s%s",
             self.run.request_id, outcome, stats.prompt_tokens, tokens, ttft, ended - self.run.started,
-            rewrite,
+            rewrite, steps,
         )
         if self._on_finish is not None:
             self._on_finish()

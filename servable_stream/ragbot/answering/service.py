@@ -108,9 +108,12 @@ class RagService:
         """Load models (unless given), then the knowledge store: the first index answers."""
         started = time.monotonic()
         ops_port.serve(settings.metrics_port)
+        # the LLM first: its load peaks at its weights twice (the file's pages and the plugin's
+        # repacked copy, until the warm-up is done and the pages are given back); the
+        # embeddings model loading after that peak keeps it off it (docs/backends.md)
+        backend = backend or load_backend(settings)
         embeddings = embeddings or load_embeddings(embedding_folder(settings), settings.embedding_model,
                                                    settings.embedding_precision)
-        backend = backend or load_backend(settings)
         knowledge = open_store(settings, embeddings)
         service = cls(settings, embeddings, backend, knowledge)
         try:

@@ -10,7 +10,8 @@ each GenerationHandle and puts its new token ids on that request's own queue:
 Cancel: the consumer sets its cancel event (or `release()`s the request); the driver sees it
 before the next step and cancels the handle, so a stream stops within a step. A failing
 `step()` fails every active request at once; a dead driver fails every later submit too.
-`step()` releases the GIL, so consumers decode text while the next step runs.
+`step()` holds the GIL (openvino-genai 2026.4's binding; measured: a Python thread gets no
+turn during a step), so consumers decode text and the gRPC threads run between steps.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class GenaiRequest:
     released: threading.Event = field(default_factory=threading.Event)
     handle: Any = None
     finish_reason: str | None = None
+    steps: int = 0  # steps that yielded tokens (drafting: several tokens per step)
 
     def release(self) -> None:
         """The consumer is gone or has what it needs: stop generating for it."""
@@ -145,7 +147,9 @@ class ContinuousBatchingEngine:
             handle = r.handle
             reason = None
             while handle.can_read():
-                for out in handle.read().values():
+                outputs = handle.read().values()
+                r.steps += any(out.generated_ids for out in outputs)
+                for out in outputs:
                     if out.generated_ids:
                         r.events.put(("ids", list(out.generated_ids)))
                     if out.finish_reason == ov_genai.GenerationFinishReason.LENGTH:

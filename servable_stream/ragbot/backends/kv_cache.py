@@ -1,10 +1,19 @@
 """How large the genai engine's KV cache is: sized from the settings, not a fixed guess.
 
-    tokens = sequences × context window      sequences = min(MAX_CONCURRENT_STREAMS, max_num_seqs)
+    tokens = sequences × context window      sequences = min(MAX_CONCURRENT_STREAMS, max_num_seqs,
+                                                             FULL_WINDOWS)
     bytes  = tokens × KV bytes per token     (the model's layers, KV heads, head size, precision)
 
 floored at one full context window (a lone request of any allowed length fits) and capped at a
-quarter of the machine's memory; KV_CACHE_MB overrides the whole computation. The engine is
+quarter of the machine's memory; KV_CACHE_MB overrides the whole computation.
+
+FULL_WINDOWS = 8: the cache is resident as far as it was ever written, and prefix caching keeps
+freed blocks for reuse, so a long-running server ends up holding all of it. Eight full windows
+(the 1.5B's 4,096 tokens: 32,768 tokens, 518 MB in u8) hold sixteen streams of 2,048 tokens (a
+RAG prompt of ~1,000 plus its answer), while two cores already serve eight streams at their
+prefill bound (benchmarks/README.md, concurrency8_vs_single_throughput); sixteen full windows
+(the engine's max_num_seqs) doubled that to 1,036 MB for requests that never come. When a burst
+does outgrow it, the engine preempts a sequence and recomputes it later: slower, never an error. The engine is
 given whole blocks (`num_kv_blocks`): its `cache_size` knob counts whole GB, too coarse for a
 small model (a 1 GB minimum is what the fixed setting cost before).
 
@@ -29,6 +38,7 @@ log = logging.getLogger(__name__)
 
 BLOCK_TOKENS = {"CPU": 32, "GPU": 16}  # the paged-attention block size per device
 FLOOR_MB = 32  # never below one context window, and never below this
+FULL_WINDOWS = 8  # context windows the plan holds at most (see above)
 MEMORY_SHARE_CAP = 0.25  # a computed plan never takes more than this share of physical memory
 DEFAULT_PRECISION = "bf16"  # what ContinuousBatchingPipeline picks without KV_CACHE_PRECISION
 #                             (genai.py gives it u8 unless OV_CONFIG says otherwise)
@@ -116,7 +126,7 @@ def plan_kv_cache(model_dir: Path, device: str, ov_config: dict, context_window:
     if override_mb is not None:
         blocks = max(1, override_mb * MB // (per_token * block_tokens))
         return KvCachePlan(int(blocks), block_tokens, per_token, precision, f"KV_CACHE_MB={override_mb}")
-    sequences = max(1, min(max_concurrent_streams, max_num_seqs))
+    sequences = max(1, min(max_concurrent_streams, max_num_seqs, FULL_WINDOWS))
     wanted = sequences * context_window * per_token
     how = (f"{sequences} sequences × {context_window} tokens × {per_token / 1024:.1f} KB/token "
            f"({precision})")
@@ -136,6 +146,6 @@ def scheduler_fields(plan: KvCachePlan) -> dict:
     return {"num_kv_blocks": plan.blocks, "cache_size": 0}
 
 
-def log_plan(plan: KvCachePlan) -> None:
-    log.info("KV cache: %d blocks × %d tokens = %d tokens, %.0f MB (%s)", plan.blocks,
+def log_plan(plan: KvCachePlan, what: str = "KV cache") -> None:
+    log.info("%s: %d blocks × %d tokens = %d tokens, %.0f MB (%s)", what, plan.blocks,
              plan.block_tokens, plan.tokens, plan.mb, plan.how)

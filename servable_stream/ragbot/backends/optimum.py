@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, Iterator
 
-from ..mapped_weights import release_after_warm_up
+from ..mapped_weights import log_released, releasing
 from ..run import RunContext
 from ..settings import Settings
 from .contract import Backend, GenerationOptions, stream_text
@@ -160,12 +160,27 @@ def load_optimum(settings: Settings) -> OptimumBackend:
     model = OVModelForCausalLM.from_pretrained(
         str(settings.llm_model_dir), device=settings.device, ov_config=dict(settings.ov_config)
     )
-    warm_up(model, tokenizer)
-    release_after_warm_up(settings.llm_model_dir / "openvino_model.bin", "LLM")
+    weights = settings.llm_model_dir / "openvino_model.bin"
+    with releasing([weights]) as released:  # OpenVINO's infer lets go of the GIL: given back meanwhile
+        warm_up(model, tokenizer)
+    log_released("LLM", released[weights])
     log.info(
-        "LLM %s loaded on %s in %.1f s (optimum)", settings.llm_model_dir, settings.device, time.monotonic() - started
+        "LLM %s loaded on %s in %.1f s (optimum; decoding: %s)", settings.llm_model_dir, settings.device,
+        time.monotonic() - started, decoding_note(settings),
     )
     return OptimumBackend(model, tokenizer, settings.preset.stop_strings, settings.seed)
+
+
+def decoding_note(settings: Settings) -> str:
+    """What the start-up line says about drafting: this backend offers none (settings refuse an
+    explicit PROMPT_LOOKUP / DRAFT_MODEL with it; a preset's default one is dropped)."""
+    profile = settings.preset.decoding
+    dropped = ("prompt lookup" if profile.prompt_lookup else
+               f"the draft model {profile.draft_model}" if profile.draft_model else None)
+    note = "plain, one token per step (prompt lookup and draft models are LLM_BACKEND=genai features)"
+    if dropped:
+        note += f"; the preset's {dropped} is off with this backend"
+    return note
 
 
 def warm_up(model: Any, tokenizer: Any) -> None:

@@ -101,14 +101,19 @@ def embed_in_order(texts: list[str], embeddings: Embeddings, progress=None) -> n
     `progress(n)` is called after each batch (e.g. a tqdm update)."""
     rows: list[list[float]] = []
     step = 64
-    for start in range(0, len(texts), step):
-        batch = texts[start:start + step]
-        vectors = embeddings.embed_documents(batch)
-        if len(vectors) != len(batch):
-            raise RuntimeError(f"embeddings returned {len(vectors)} vectors for {len(batch)} texts")
-        rows += vectors
-        if progress:
-            progress(len(batch))
+    try:
+        for start in range(0, len(texts), step):
+            batch = texts[start:start + step]
+            vectors = embeddings.embed_documents(batch)
+            if len(vectors) != len(batch):
+                raise RuntimeError(f"embeddings returned {len(vectors)} vectors for {len(batch)} texts")
+            rows += vectors
+            if progress:
+                progress(len(batch))
+    finally:
+        release = getattr(embeddings, "release_memory", None)
+        if release is not None and texts:
+            release()  # the batches' activations: queries need a fraction of them
     array = np.asarray(rows, dtype=np.float32).reshape(len(texts), -1) if rows else None
     if array is None:
         return np.zeros((0, 0), dtype=np.float32)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, ModelMissingError
-from ..mapped_weights import release_after_warm_up
+from ..mapped_weights import log_released, releasing
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,21 @@ class OpenVINOEncoder:
         self._pad_id = pad_id or 0
         model = ov.Core().read_model(str(path))
         self._inputs = {i.get_any_name() for i in model.inputs}
-        self._compiled = ov.Core().compile_model(model, device, properties or {"PERFORMANCE_HINT": "LATENCY"})
-        self._request = self._compiled.create_infer_request()
-        self.dimension = int(self._compiled.outputs[0].get_partial_shape()[-1].get_length())
-        self.encode(["warm-up"])  # the plugin repacks its weights now; then the file's pages can go
-        release_after_warm_up(path.with_suffix(".bin"), f"embeddings {folder.name}")
+        weights = path.with_suffix(".bin")
+        # the plugin converts and repacks the weights (compile, first inference) without the
+        # GIL: the file's pages it has read are given back meanwhile, not all at the end
+        with releasing([weights]) as released:
+            self._compiled = ov.Core().compile_model(model, device, properties or {"PERFORMANCE_HINT": "LATENCY"})
+            del model
+            self._request = self._compiled.create_infer_request()
+            self.dimension = int(self._compiled.outputs[0].get_partial_shape()[-1].get_length())
+            self.encode(["warm-up"])
+        log_released(f"embeddings {folder.name}", released[weights])
+
+    def release_memory(self) -> None:
+        """OpenVINO frees the infer request's intermediate buffers (sized for the largest
+        batch seen); the next inference allocates them again for its own shape."""
+        self._compiled.release_memory()
 
     def tokenize(self, texts: list[str]) -> list:
         return self._tokenizer.encode_batch(list(texts))
