@@ -204,6 +204,14 @@ def test_unsupported_citations_from_the_end_signal_and_the_precision_of_the_flag
     assert figures([unflagged])["unsupported_flag_precision"] is None
 
 
+
+def test_citations_the_servable_attributed_are_counted_apart_from_the_models_own():
+    attributed = mark(Q, "The limescale sensor is blocked. [2]", {"sources": SOURCES, "attributed_citations": [2]})
+    own = mark(Q, "The limescale sensor is blocked [2].", {"sources": SOURCES})
+    assert (attributed.attributed, own.attributed) == ((2,), ())
+    f = figures([attributed, own])
+    assert (f["citation_rate"], f["model_citation_rate"]) == (1.0, 0.5)
+
 def test_time_per_answer_and_to_the_first_token():
     end = {"sources": SOURCES}
     marks = [mark(Q, "limescale", end, seconds=2.0, ttft_s=0.5), mark(Q, "limescale", end, seconds=4.0, ttft_s=None)]
