@@ -33,10 +33,6 @@ class RagError(Exception):
 
     grpc_status = INTERNAL
 
-    @property
-    def wire_status(self) -> str:
-        return self.grpc_status
-
 
 class ConfigError(RagError):
     """A setting is invalid (bad env value, unknown preset, unknown device)."""

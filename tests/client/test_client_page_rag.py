@@ -92,7 +92,7 @@ def test_real_answer_grows_shows_sources_and_follow_up_works(chat):
     assert "zorblat.md" in first
     chat.ask("And where is it grown?")
     second = chat.wait_answer("Sources", answers=2, timeout=60)
-    assert "zorblat.md" in second or "rivers.md" in second or "quantum_bakery.txt" in second
+    assert "zorblat.md" in second  # the follow-up is searched with the question before it
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     chat.page.screenshot(path=str(ARTIFACTS / "chat_rag.png"), full_page=True)
 

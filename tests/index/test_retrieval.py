@@ -48,9 +48,13 @@ def test_bm25_finds_the_exact_model_and_fusion_follows_it(twins):
     assert hybrid[0].fused >= hybrid[1].fused >= hybrid[2].fused
     dense = twins.search(question, k=3, mode="dense")
     assert [h.score for h in dense] == sorted((h.score for h in dense), reverse=True)
-    # reciprocal rank fusion: a chunk first in both rankings scores 2 / (RRF_K + 1)
-    both_first = [h for h in hybrid if h.row == dense[0].row and h.row == keyword[0].row]
-    assert not both_first or both_first[0].fused == pytest.approx(2 / (RRF_K + 1))
+    # reciprocal rank fusion: each hit scores 1 / (RRF_K + rank) in every ranking that holds it
+    # (both rankings as deep as hybrid search reads them: 20 candidates)
+    ranks = [{h.row: i for i, h in enumerate(twins.search(question, k=20, mode=m), 1)}
+             for m in ("dense", "keyword")]
+    for hit in hybrid:
+        assert hit.fused == pytest.approx(sum(1 / (RRF_K + r[hit.row]) for r in ranks if hit.row in r))
+    assert any(all(hit.row in r for r in ranks) for hit in hybrid)  # fusion combined both
 
 
 def test_sections_reach_the_chunks(twins):
