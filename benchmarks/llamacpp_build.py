@@ -27,6 +27,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,12 @@ def _cmake() -> str:
         found = str(Path(sys.executable).parent / "cmake")
     return found
 
+
+def recorded(info: dict) -> dict:
+    """The build info as results.json keeps it: cache paths relative to the repository
+    (`benchmarks/.cache/...`), not this machine's checkout."""
+    return {k: re.sub(r"/[^\s=]*/(benchmarks/\.cache/)", r"\1", v) if isinstance(v, str) else v
+            for k, v in info.items()}
 
 def ensure_built(root: Path = ROOT) -> dict:
     """Return {"version", "build_s", "site", "src", ...}; build if the cache is missing."""

@@ -109,3 +109,12 @@ def test_the_qwen15_rows_render_one_line_per_mode_and_nothing_without_the_stage(
     assert all(r.count("|") == header.count("|") for r in rows)  # as many cells as the header
     assert "| 6.0 |" in rows[1] and "— / 21.0 / —" in rows[1] and "| 12.0 |" in rows[3]
     assert "refused by openvino-genai (`mutually exclusive`)" in lines[-1]
+
+
+def test_the_llamacpp_build_is_recorded_with_paths_relative_to_the_repository():
+    from benchmarks.llamacpp_build import recorded
+
+    info = {"site": "/home/ci/checkout/benchmarks/.cache/llamacpp/site", "build_s": 381.4,
+            "cmake_args": "-DGGML_NATIVE=OFF -DGGML_BACKEND_DIR=/x/y/benchmarks/.cache/llamacpp/site/llama_cpp/lib"}
+    assert recorded(info) == {"site": "benchmarks/.cache/llamacpp/site", "build_s": 381.4,
+                              "cmake_args": "-DGGML_NATIVE=OFF -DGGML_BACKEND_DIR=benchmarks/.cache/llamacpp/site/llama_cpp/lib"}
