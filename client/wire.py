@@ -1,12 +1,13 @@
-"""The wire contract of model `python_model`, client side: encode a request,
-decode `completion` chunks and the final `end_signal` (which reports a failed answer
-in-band: OVMS forwards no exception from the servable)."""
+"""The wire contract of model `python_model`, client side, both directions: a request
+(`WireRequest`) encoded as the `pre_prompt` bytes, and the final `end_signal` decoded into
+`EndInfo` (which also reports a failed answer in-band: OVMS forwards no exception from the
+servable). tests/client/test_wire_contract.py holds both against the servable's own code."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
 
 from client.errors import ProtocolError
 
@@ -65,41 +66,55 @@ class EndInfo:
         return sorted(self.sources, key=lambda s: not s.cited)
 
 
-def encode_request(
-    question: str,
-    history: Iterable[Mapping[str, str]] = (),
-    max_new_tokens: int | None = None,
-    temperature: float | None = None,
-    ignore_eos: bool = False,
-    retrieval: bool = True,
-    loop_guard: bool = True,
-    renumber_citations: bool = False,
-    background: bool = False,
-) -> bytes:
-    """The `pre_prompt` payload: UTF-8 JSON with the question and prior turns; options
-    at their defaults are left out (so an older servable reads what it knows)."""
-    turns = []
-    for turn in history:
+@dataclass(frozen=True)
+class WireRequest:
+    """One `pre_prompt`: the question, earlier turns and the options the servable reads
+    (its answering/request.py); `encode()` leaves options at their defaults out, so an
+    older servable reads what it knows."""
+
+    question: str
+    # (role, content) pairs, oldest first; given as pairs or {"role", "content"} mappings
+    history: tuple[tuple[str, str], ...] = ()
+    max_new_tokens: int | None = None  # None: the server's MAX_NEW_TOKENS
+    temperature: float | None = None  # None or 0: greedy
+    ignore_eos: bool = False  # generate exactly max_new_tokens tokens
+    retrieval: bool = True  # False: the model alone, no passages
+    loop_guard: bool = True  # False: repetition is not cut (structured output)
+    renumber_citations: bool = False  # True: [n] and sources in the order the answer cites them
+    background: bool = False  # True: admitted once no interactive request awaits its first token
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "history", tuple(_turn(turn) for turn in self.history))
+        if self.max_new_tokens is not None:
+            object.__setattr__(self, "max_new_tokens", int(self.max_new_tokens))
+        if self.temperature is not None:
+            object.__setattr__(self, "temperature", float(self.temperature))
+        for option in fields(self):
+            if isinstance(option.default, bool):
+                object.__setattr__(self, option.name, bool(getattr(self, option.name)))
+
+    def encode(self) -> bytes:
+        """The UTF-8 JSON payload: question, history, then each option not at its default."""
+        payload: dict[str, Any] = {"question": self.question,
+                                   "history": [{"role": r, "content": c} for r, c in self.history]}
+        for option in fields(self):
+            value = getattr(self, option.name)
+            if option.name not in payload and value != option.default:
+                payload[option.name] = value
+        return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+
+
+def _turn(turn: Mapping[str, str] | tuple[str, str]) -> tuple[str, str]:
+    """A history turn as a (role, content) pair; ValueError when it is not one."""
+    if isinstance(turn, Mapping):
         role, content = turn.get("role"), turn.get("content")
-        if role not in ROLES or not isinstance(content, str):
-            raise ValueError(f"history turns need role in {ROLES} and str content, got {turn!r}")
-        turns.append({"role": role, "content": content})
-    payload: dict[str, Any] = {"question": question, "history": turns}
-    if max_new_tokens is not None:
-        payload["max_new_tokens"] = int(max_new_tokens)
-    if temperature is not None:
-        payload["temperature"] = float(temperature)
-    if ignore_eos:
-        payload["ignore_eos"] = True
-    if not retrieval:
-        payload["retrieval"] = False
-    if not loop_guard:
-        payload["loop_guard"] = False
-    if renumber_citations:
-        payload["renumber_citations"] = True
-    if background:
-        payload["background"] = True
-    return json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    elif isinstance(turn, (tuple, list)) and len(turn) == 2:
+        role, content = turn
+    else:
+        role = content = None
+    if role not in ROLES or not isinstance(content, str):
+        raise ValueError(f"history turns need role in {ROLES} and str content, got {turn!r}")
+    return role, content
 
 
 def decode_end_info(raw: bytes) -> EndInfo:

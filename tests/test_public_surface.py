@@ -19,7 +19,7 @@ SURFACES = {
         "GenerationError", "DocumentError", "ServiceClosedError", "wire_error",
     ],
     "client": [
-        "StreamClient", "Answer", "Done", "EndInfo", "Source",
+        "StreamClient", "Answer", "Done", "EndInfo", "Source", "WireRequest",
         "ClientError", "ServerUnreachableError", "ServerError", "StreamTimeoutError", "ProtocolError",
     ],
 }
