@@ -19,54 +19,6 @@ ROLES = ("user", "assistant")
 
 
 @dataclass(frozen=True)
-class Source:
-    """One passage the answer was given: its document, where in it, and whether it was cited."""
-
-    source: str
-    title: str = ""
-    score: float | None = None
-    excerpt: str = ""
-    page: int | None = None
-    section: str = ""
-    cited: bool = False
-    number: int = 0  # the passage's [n] in the answer (1-based)
-    rank: int = 0  # its place by retrieval rank (1-based; 0: the server did not say)
-
-    @property
-    def is_url(self) -> bool:
-        return self.source.startswith(("http://", "https://"))
-
-
-@dataclass(frozen=True)
-class WireError:
-    """An answer that failed: a gRPC status name and a message for the user."""
-
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class EndInfo:
-    """What `end_signal` carries: the sources, token usage, why generation ended, the whole
-    answer text and, when it failed (finish_reason "error"), the error."""
-
-    sources: list[Source] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=dict)
-    finish_reason: str = "stop"
-    answer: str | None = None
-    error: WireError | None = None
-    invalid_citations: tuple[int, ...] = ()  # [n] in the answer that name no passage
-    # [n] whose passage lacks a number or name of the text that cites it
-    unsupported_citations: tuple[int, ...] = ()
-    # [n] the servable appended because the answer cited nothing
-    attributed_citations: tuple[int, ...] = ()
-
-    def sources_cited_first(self) -> list[Source]:
-        """The passages the answer cites, then the others (each keeps its number)."""
-        return sorted(self.sources, key=lambda s: not s.cited)
-
-
-@dataclass(frozen=True)
 class WireRequest:
     """One `pre_prompt`: the question, earlier turns and the options the servable reads
     (its answering/request.py); `encode()` leaves options at their defaults out, so an
@@ -117,7 +69,69 @@ def _turn(turn: Mapping[str, str] | tuple[str, str]) -> tuple[str, str]:
     return role, content
 
 
+@dataclass(frozen=True)
+class Source:
+    """One passage the answer was given: its document, where in it, and whether it was cited."""
+
+    source: str
+    title: str = ""
+    score: float | None = None
+    excerpt: str = ""
+    page: int | None = None
+    section: str = ""
+    cited: bool | None = None  # the answer cites it (None: the server did not say)
+    number: int = 0  # the passage's [n] in the answer (1-based)
+    rank: int = 0  # its place by retrieval rank (1-based; 0: the server did not say)
+
+    @property
+    def is_url(self) -> bool:
+        return self.source.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class WireError:
+    """An answer that failed: a gRPC status name and a message for the user."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The knowledge base that answered: its size and, when it is shared (PostgreSQL), the
+    published version."""
+
+    documents: int
+    chunks: int
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class EndInfo:
+    """What `end_signal` carries: the sources, token usage, why generation ended, the whole
+    answer text and, when it failed (finish_reason "error"), the error."""
+
+    sources: list[Source] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    finish_reason: str = "stop"
+    answer: str | None = None
+    error: WireError | None = None
+    invalid_citations: tuple[int, ...] = ()  # [n] in the answer that name no passage
+    # [n] whose passage lacks a number or name of the text that cites it
+    unsupported_citations: tuple[int, ...] = ()
+    # [n] the servable appended because the answer cited nothing
+    attributed_citations: tuple[int, ...] = ()
+    knowledge_base: KnowledgeBase | None = None
+    note: str | None = None  # e.g. "no documents indexed"
+
+    def sources_cited_first(self) -> list[Source]:
+        """The passages the answer cites, then the others (each keeps its number)."""
+        return sorted(self.sources, key=lambda s: not s.cited)
+
+
 def decode_end_info(raw: bytes) -> EndInfo:
+    """`end_signal` as sent (servable: answering/end.py `AnswerEnd.to_wire`); parts an older or
+    newer servable leaves out or adds are tolerated, a broken shape is a ProtocolError."""
     try:
         data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -125,19 +139,30 @@ def decode_end_info(raw: bytes) -> EndInfo:
     if not isinstance(data, dict):
         raise ProtocolError(f"end_signal must be a JSON object, got {type(data).__name__}")
     items = [item for item in data.get("sources") or [] if isinstance(item, dict)]
-    sources = [_source(item, number) for number, item in enumerate(items, start=1)]
-    invalid = _numbers(data.get("invalid_citations"))
-    usage = {k: int(v) for k, v in (data.get("usage") or {}).items() if isinstance(v, (int, float))}
-    answer = data.get("answer")
-    return EndInfo(sources=sources, usage=usage, finish_reason=str(data.get("finish_reason") or "stop"),
-                   answer=answer if isinstance(answer, str) else None, error=_error(data.get("error")),
-                   invalid_citations=invalid,
-                   unsupported_citations=_numbers(data.get("unsupported_citations")),
-                   attributed_citations=_numbers(data.get("attributed_citations")))
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    answer, note = data.get("answer"), data.get("note")
+    return EndInfo(
+        sources=[_source(item, number) for number, item in enumerate(items, start=1)],
+        usage={k: n for k, n in ((k, _int(v)) for k, v in usage.items()) if n is not None},
+        finish_reason=str(data.get("finish_reason") or "stop"),
+        answer=answer if isinstance(answer, str) else None,
+        error=_error(data.get("error")),
+        invalid_citations=_numbers(data.get("invalid_citations")),
+        unsupported_citations=_numbers(data.get("unsupported_citations")),
+        attributed_citations=_numbers(data.get("attributed_citations")),
+        knowledge_base=_knowledge_base(data.get("knowledge_base")),
+        note=note if isinstance(note, str) else None,
+    )
+
+
+def _int(value: Any) -> int | None:
+    """A JSON number as an int (None for anything else, booleans too)."""
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _numbers(value: Any) -> tuple[int, ...]:
-    return tuple(n for n in value or () if isinstance(n, int)) if isinstance(value, list) else ()
+    numbers = (_int(n) for n in value) if isinstance(value, list) else ()
+    return tuple(n for n in numbers if n is not None)
 
 
 def _error(value: Any) -> WireError | None:
@@ -149,16 +174,23 @@ def _error(value: Any) -> WireError | None:
                      message=str(value.get("message") or "the server gave no reason"))
 
 
+def _knowledge_base(value: Any) -> KnowledgeBase | None:
+    if not isinstance(value, dict):
+        return None
+    return KnowledgeBase(documents=_int(value.get("documents")) or 0, chunks=_int(value.get("chunks")) or 0,
+                         version=_int(value.get("version")))
+
+
 def _source(item: Mapping[str, Any], number: int) -> Source:
-    score, page = item.get("score"), item.get("page")
+    score, cited = item.get("score"), item.get("cited")
     return Source(
         number=number,
         section=str(item.get("section") or ""),
-        cited=item.get("cited") is True,
-        rank=int(item["rank"]) if isinstance(item.get("rank"), int) else 0,
+        cited=cited if isinstance(cited, bool) else None,
+        rank=_int(item.get("rank")) or 0,
         source=str(item.get("source") or ""),
         title=str(item.get("title") or ""),
-        score=float(score) if isinstance(score, (int, float)) else None,
+        score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
         excerpt=str(item.get("excerpt") or ""),
-        page=int(page) if isinstance(page, (int, float)) else None,
+        page=_int(item.get("page")),
     )
