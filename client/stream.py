@@ -38,12 +38,12 @@ from client.wire import (
     MODEL_NAME,
     EndInfo,
     Source,
+    WireRequest,
     decode_end_info,
-    encode_request,
 )
 
 __all__ = [
-    "StreamClient", "Answer", "Done", "EndInfo", "Source", "ClientError",
+    "StreamClient", "Answer", "Done", "EndInfo", "Source", "WireRequest", "ClientError",
     "ServerUnreachableError", "ServerError", "StreamTimeoutError", "ProtocolError",
 ]
 
@@ -127,11 +127,16 @@ class StreamClient:
     ) -> "Answer":
         """Start generating; iterate the returned `Answer` for the events.
 
-        `ignore_eos`: exactly max_new_tokens tokens; `retrieval=False`: no documents."""
-        return self.send(encode_request(question, history, max_new_tokens, temperature, ignore_eos, retrieval))
+        `ignore_eos`: exactly max_new_tokens tokens; `retrieval=False`: no documents. Every
+        other option: `send(WireRequest(...))`."""
+        return self.send(WireRequest(question, tuple(history), max_new_tokens=max_new_tokens,
+                                     temperature=temperature, ignore_eos=ignore_eos, retrieval=retrieval))
 
-    def send(self, payload: bytes) -> "Answer":
-        """Send `payload` as the pre_prompt as it is (the seed client's raw text, or JSON)."""
+    def send(self, payload: bytes | WireRequest) -> "Answer":
+        """Send a request, or `payload` bytes as the pre_prompt as they are (the seed client's
+        raw text, or JSON)."""
+        if isinstance(payload, WireRequest):
+            payload = payload.encode()
         pre_prompt = grpcclient.InferInput(INPUT_NAME, [1], "BYTES")
         pre_prompt.set_data_from_numpy(np.array([payload], dtype=object))
         answer = Answer(self._pool, self.idle_timeout)

@@ -164,6 +164,8 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: GatewaySettings) -> Starlette:
+    """The gateway's ASGI app: the OpenAI routes under /v3 and /v1, /health, /ready and
+    /metrics; the upstream connection opens and closes with the app's lifespan."""
     handlers = _Handlers(settings)
 
     @asynccontextmanager

@@ -27,10 +27,10 @@ itself drops the oldest turns first when the context window is short).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from client.wire import encode_request
+from client.wire import WireRequest
 from gateway.errors import BadRequestError
 from gateway.request_kind import QUESTION, RequestKind, classify
 from gateway.sources import strip_footnote
@@ -54,18 +54,23 @@ class ChatRequest:
     kind: RequestKind = QUESTION
     tools_ignored: int = 0  # tools the client offered (and the model cannot call)
 
+    def wire_request(self) -> WireRequest:
+        """The servable's request: a task is a plain completion, a question asks for the
+        passages with citations renumbered (the module's docstring says why)."""
+        task = self.kind.task
+        return WireRequest(self.question, tuple(self.history), max_new_tokens=self.max_new_tokens,
+                           temperature=self.temperature, retrieval=not task, loop_guard=not task,
+                           renumber_citations=not task, background=task)
+
     def pre_prompt(self, max_bytes: int | None = None) -> bytes:
         """The servable's pre_prompt JSON (the wire contract), oldest history turns dropped
         while it is over `max_bytes`."""
-        history = list(self.history)
-        task = self.kind.task
+        request = self.wire_request()
         while True:
-            payload = encode_request(self.question, history, self.max_new_tokens, self.temperature,
-                                     retrieval=not task, loop_guard=not task,
-                                     renumber_citations=not task, background=task)
-            if max_bytes is None or len(payload) <= max_bytes or not history:
+            payload = request.encode()
+            if max_bytes is None or len(payload) <= max_bytes or not request.history:
                 return payload
-            del history[0]
+            request = replace(request, history=request.history[1:])
 
 
 def decode_body(raw: bytes) -> dict[str, Any]:

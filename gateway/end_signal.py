@@ -1,4 +1,6 @@
-"""The servable's final `end_signal`, as the gateway passes it on.
+"""The servable's final `end_signal`, as the gateway passes it on: `client.wire.decode_end_info`
+reads it (the one decoder of the wire shape), this module turns its EndInfo into what the
+gateway sends.
 
 Kept as received where OpenAI has no field for it: each source's source, title, section,
 page, score and (when the servable sends them) cited and rank, plus `"supported": false` on a
@@ -11,10 +13,11 @@ servables report request errors in-band:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from client.errors import ProtocolError
+from client.wire import EndInfo, Source, decode_end_info
 from gateway.errors import GatewayError, UpstreamError, from_grpc_status
 
 __all__ = ["EndSignal", "parse_end_signal", "SOURCE_FIELDS"]
@@ -24,6 +27,8 @@ SOURCE_FIELDS = ("source", "title", "section", "page", "score", "cited", "rank",
 
 @dataclass(frozen=True)
 class EndSignal:
+    """The end of one answer in the gateway's terms: source dicts, usage, a typed error."""
+
     sources: list[dict[str, Any]] = field(default_factory=list)
     excerpts: list[str] = field(default_factory=list)  # one per source
     prompt_tokens: int = 0
@@ -31,45 +36,40 @@ class EndSignal:
     finish_reason: str = "stop"
     error: GatewayError | None = None
 
+    @classmethod
+    def from_end_info(cls, info: EndInfo) -> "EndSignal":
+        unsupported = set(info.unsupported_citations)
+        return cls(sources=[_source(s, s.number in unsupported) for s in info.sources],
+                   excerpts=[s.excerpt for s in info.sources],
+                   prompt_tokens=info.usage.get("prompt_tokens", 0),
+                   completion_tokens=info.usage.get("completion_tokens", 0),
+                   finish_reason=info.finish_reason, error=_error(info))
+
     def usage(self) -> dict[str, int]:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "total_tokens": self.prompt_tokens + self.completion_tokens}
 
 
-def _source(item: dict) -> dict[str, Any]:
-    return {k: item[k] for k in SOURCE_FIELDS if item.get(k) is not None}
+def _source(source: Source, unsupported: bool) -> dict[str, Any]:
+    """SOURCE_FIELDS the servable filled in (an empty text, rank 0 or no cited flag: not sent)."""
+    values = {"source": source.source, "title": source.title, "section": source.section,
+              "page": source.page, "score": source.score, "cited": source.cited,
+              "rank": source.rank or None, "supported": False if unsupported else None}
+    return {k: values[k] for k in SOURCE_FIELDS if values[k] is not None and values[k] != ""}
 
 
-def _count(usage: dict, key: str) -> int:
-    value = usage.get(key)
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
-def _error(data: dict) -> GatewayError | None:
-    err = data.get("error")
-    if err is None and data.get("finish_reason") != "error":
-        return None
-    err = err if isinstance(err, dict) else {"message": str(err or "")}
-    return from_grpc_status(str(err.get("code") or "INTERNAL"),
-                            str(err.get("message") or "the model server reported an error"))
+def _error(info: EndInfo) -> GatewayError | None:
+    if info.error is not None:
+        return from_grpc_status(info.error.code, info.error.message)
+    if info.finish_reason == "error":
+        return from_grpc_status("INTERNAL", "the model server reported an error")
+    return None
 
 
 def parse_end_signal(raw: bytes) -> EndSignal:
+    """UpstreamError when it breaks the wire contract (not a JSON object, say)."""
     try:
-        data = json.loads(raw) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise UpstreamError(f"the model server sent an end_signal that is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise UpstreamError("the model server sent an end_signal that is not a JSON object")
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    items = [s for s in data.get("sources") or [] if isinstance(s, dict)]
-    unsupported = data.get("unsupported_citations") if isinstance(data.get("unsupported_citations"), list) else []
-    sources = [_source(s) for s in items]
-    for number, source in enumerate(sources, start=1):
-        if number in unsupported:
-            source["supported"] = False
-    return EndSignal(sources=sources,
-                     excerpts=[str(s.get("excerpt") or "") for s in items],
-                     prompt_tokens=_count(usage, "prompt_tokens"),
-                     completion_tokens=_count(usage, "completion_tokens"),
-                     finish_reason=str(data.get("finish_reason") or "stop"), error=_error(data))
+        info = decode_end_info(raw)
+    except ProtocolError as exc:
+        raise UpstreamError(f"the model server sent a malformed end_signal: {exc}") from None
+    return EndSignal.from_end_info(info)

@@ -17,6 +17,7 @@ log = logging.getLogger("gateway")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the gateway until stopped (`argv`: CLI flags, over GATEWAY_* env)."""
     settings = GatewaySettings.parse(argv)
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

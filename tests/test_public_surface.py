@@ -1,4 +1,4 @@
-"""The public surfaces of ragbot and client (as httpx keeps its own): exactly these names,
+"""The public surfaces of ragbot, client and gateway (as httpx keeps its own): exactly these names,
 each importable from the package root, documented, and owned by the package. Changing
 the list is a decision, not an accident."""
 from __future__ import annotations
@@ -19,9 +19,10 @@ SURFACES = {
         "GenerationError", "DocumentError", "ServiceClosedError", "wire_error",
     ],
     "client": [
-        "StreamClient", "Answer", "Done", "EndInfo", "Source",
+        "StreamClient", "Answer", "Done", "EndInfo", "Source", "WireRequest",
         "ClientError", "ServerUnreachableError", "ServerError", "StreamTimeoutError", "ProtocolError",
     ],
+    "gateway": ["create_app", "GatewaySettings", "GatewayError", "main"],
 }
 
 
