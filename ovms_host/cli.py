@@ -12,21 +12,24 @@ media and verbose responses, caches). Refused by name: OVMS's single-model and p
 `--flag=true|false`. `--shutdown_grace` is the host's own.
 """
 
+from __future__ import annotations
+
 import argparse
 import logging
 import os
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 from .config_watch import ConfigWatcher
 from .grpc_service import make_server
+from .lifecycle import Lifecycle
 from .metadata import SERVER_NAME, SERVER_VERSION
 from .metrics import metrics_route
 from .registry import Registry
 from .rest import RestServer
 from .servable_status import servable_status_route
-from .streaming import SESSIONS, SHUTDOWN_MESSAGE, SHUTTING_DOWN, WORKERS
 
 log = logging.getLogger("ovms_host")
 
@@ -57,12 +60,12 @@ UNSUPPORTED_MODES = ("model_path", "model_name", "source_model", "model_reposito
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EX_USAGE, f"error parsing options - {message}\n")
 
 
-def _bool_forms(argv, parser) -> list:
+def _bool_forms(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     """cxxopts' `--flag=true|false` for OVMS's boolean flags -> `--flag` or nothing; anything
     else after the `=` is a usage error, as in OVMS."""
     out = []
@@ -79,7 +82,7 @@ def _bool_forms(argv, parser) -> list:
     return out
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = _Parser(prog="python -m ovms_host",
                 description="OVMS-compatible host for MediaPipe graphs of one Python node.")
     p.add_argument("--config_path", required=True, help="OVMS config.json")
@@ -124,16 +127,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def setup_logging(level: str):
+def setup_logging(level: str) -> None:
     level = "DEBUG" if level == "TRACE" else level
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr,
                         format="[%(asctime)s][%(levelname)s][%(name)s] %(message)s")
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log_level)
     registry = Registry(args.config_path)
+    lifecycle = Lifecycle()
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -143,7 +147,7 @@ def main(argv=None) -> int:
         input_count_validation = not args.disable_input_count_validation
         if not input_count_validation:
             log.info("--disable_input_count_validation: unary requests may leave out graph inputs")
-        server = make_server(registry, args.port, args.grpc_max_threads,
+        server = make_server(registry, lifecycle, args.port, args.grpc_max_threads,
                              host=args.grpc_bind_address,
                              input_count_validation=input_count_validation)
         server.start()
@@ -166,18 +170,14 @@ def main(argv=None) -> int:
         pass
     log.info("Shutdown requested; refusing new requests, %.1f s grace for in-flight streams",
              args.shutdown_grace)
-    SHUTTING_DOWN.set()
+    lifecycle.begin_shutdown()
     watcher.stop()
     if rest:
         rest.stop()
     stopped = server.stop(args.shutdown_grace + 2.0)  # new RPCs are refused from now on
-    if not WORKERS.wait_idle(args.shutdown_grace):
-        cut = SESSIONS.end_all(SHUTDOWN_MESSAGE)
-        log.warning("Grace period over: ended %d in-flight stream(s) with an error", cut)
-    SESSIONS.end_all(SHUTDOWN_MESSAGE)  # idle open streams
+    lifecycle.end_streams(args.shutdown_grace)
     stopped.wait()
-    if not WORKERS.wait_idle(2.0):
-        log.warning("%d stream worker(s) still running after shutdown", WORKERS.count)
+    lifecycle.wait_workers(2.0)
     registry.finalize_all()
     log.info("Shutdown complete")
     return 0

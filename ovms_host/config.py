@@ -10,10 +10,13 @@ OpenVINO model otherwise, which this host cannot serve. The file must follow OVM
 (src/schema.cpp): `model_config_list` is required, unknown keys are refused.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 DEFAULT_GRAPH = "graph.pbtxt"
 TOP_LEVEL_KEYS = {"model_config_list", "mediapipe_config_list", "pipeline_config_list",
@@ -55,8 +58,8 @@ def read_json(config_path: str) -> dict:
     return data
 
 
-def _check_schema(path: str, data) -> None:
-    def refuse(why: str):
+def _check_schema(path: str, data: Any) -> None:
+    def refuse(why: str) -> NoReturn:
         raise ConfigError(f"{path} is not in valid configuration format: {why}")
 
     if not isinstance(data, dict):

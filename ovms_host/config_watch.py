@@ -3,6 +3,8 @@ every `--file_system_poll_wait_seconds` (default 1; 0 disables) config.json's MD
 compared with the last loaded one, and a change reloads the configuration (registry.py).
 """
 
+from __future__ import annotations
+
 import logging
 import threading
 
@@ -24,10 +26,10 @@ class ConfigWatcher:
             self._thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         self._stop.set()
 
-    def _run(self):
+    def _run(self) -> None:
         self.registry.server_ready.wait()
         while not self._stop.wait(self.interval_s):
             md5 = file_md5(self.registry.config_path)

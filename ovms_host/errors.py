@@ -7,6 +7,8 @@ their own: on OVMS an exception in `execute` fails the graph (`GraphError`), wha
 `grpc_status` it carries, and only the graph's failure status reaches the client.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 
 import grpc

@@ -6,10 +6,13 @@ A relative `handler_path` resolves against the graph's `base_path`, as
 src/python/pythonnoderesources.cpp (createPythonNodeResources) does.
 """
 
+from __future__ import annotations
+
 import os
 from dataclasses import dataclass, field
 
 from google.protobuf import text_format
+from google.protobuf.message import Message
 
 from . import graph_schema
 from .config import ConfigError, GraphEntry
@@ -60,7 +63,7 @@ class GraphSpec:
         return [s.name for s in self.outputs]
 
 
-def parse_graph_text(text: str, graph_path: str):
+def parse_graph_text(text: str, graph_path: str) -> Message:
     """Parse pbtxt into a CalculatorGraphConfig message; errors name file:line:column."""
     msg = graph_schema.message_class("CalculatorGraphConfig")()
     try:
@@ -84,7 +87,7 @@ def load_graph(entry: GraphEntry) -> GraphSpec:
     return _graph_spec(entry, msg)
 
 
-def _handler_path(msg_node, path: str) -> str:
+def _handler_path(msg_node: Message, path: str) -> str:
     for any_msg in msg_node.node_options:
         if any_msg.type_url.split("/")[-1] == PY_OPTIONS_TYPE:
             opts = graph_schema.message_class("PythonExecutorCalculatorOptions")()
@@ -95,7 +98,7 @@ def _handler_path(msg_node, path: str) -> str:
                       f"[type.googleapis.com/{PY_OPTIONS_TYPE}] {{ handler_path: \"...\" }}")
 
 
-def _graph_spec(entry: GraphEntry, msg) -> GraphSpec:
+def _graph_spec(entry: GraphEntry, msg: Message) -> GraphSpec:
     path = entry.graph_path
     py_nodes = [n for n in msg.node if n.calculator == PYTHON_CALCULATOR]
     if len(msg.node) != 1 or len(py_nodes) != 1:

@@ -7,22 +7,27 @@ schema stays wire-compatible. Only fields an OVMS Python graph uses (plus a few 
 common ones) are declared; anything else is reported as a parse error naming the line.
 """
 
+from __future__ import annotations
+
 from functools import lru_cache
 
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import Message
 
 PACKAGE = "mediapipe"
 _F = descriptor_pb2.FieldDescriptorProto
 
 
-def _field(msg, name, number, ftype, label=_F.LABEL_OPTIONAL, type_name=None):
+def _field(msg: descriptor_pb2.DescriptorProto, name: str, number: int, ftype: int,
+           label: int = _F.LABEL_OPTIONAL, type_name: str | None = None
+           ) -> descriptor_pb2.FieldDescriptorProto:
     f = msg.field.add(name=name, number=number, type=ftype, label=label)
     if type_name:
         f.type_name = type_name
     return f
 
 
-def _strings(msg, *names_numbers):
+def _strings(msg: descriptor_pb2.DescriptorProto, *names_numbers: tuple[str, int]) -> None:
     for name, number in names_numbers:
         _field(msg, name, number, _F.TYPE_STRING, _F.LABEL_REPEATED)
 
@@ -108,6 +113,6 @@ def pool() -> descriptor_pool.DescriptorPool:
     return p
 
 
-def message_class(name: str):
+def message_class(name: str) -> type[Message]:
     """The generated class for `mediapipe.<name>` in the private pool."""
     return message_factory.GetMessageClass(pool().FindMessageTypeByName(f"{PACKAGE}.{name}"))

@@ -1,16 +1,20 @@
 """KServe v2 gRPC service on tritonclient's generated stubs (no protos of our own)."""
 
+from __future__ import annotations
+
 import logging
 from concurrent import futures
+from typing import Any, Iterator, NoReturn
 
 import grpc
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 from . import unary
 from .errors import HostError, status_of
+from .lifecycle import Lifecycle
 from .metadata import model_metadata, server_metadata
 from .registry import Registry
-from .streaming import StreamSession
+from .stream_session import StreamSession
 from .tensors import add_to_grpc_response
 from .timestamps import PARAMETER
 
@@ -18,25 +22,27 @@ log = logging.getLogger("ovms_host.grpc")
 
 
 class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
-    def __init__(self, registry: Registry, input_count_validation: bool = True):
+    def __init__(self, registry: Registry, lifecycle: Lifecycle, input_count_validation: bool = True):
         self.registry = registry
+        self.lifecycle = lifecycle
         self.input_count_validation = input_count_validation
 
     @staticmethod
-    def _abort(context, exc):
+    def _abort(context: grpc.ServicerContext, exc: Exception) -> NoReturn:
         code, message = status_of(exc)
         context.abort(code, message)
 
-    def ServerLive(self, request, context):
+    def ServerLive(self, request: Any, context: grpc.ServicerContext) -> service_pb2.ServerLiveResponse:
         return service_pb2.ServerLiveResponse(live=True)
 
-    def ServerReady(self, request, context):
+    def ServerReady(self, request: Any, context: grpc.ServicerContext) -> service_pb2.ServerReadyResponse:
         return service_pb2.ServerReadyResponse(ready=self.registry.server_ready.is_set())
 
-    def ServerMetadata(self, request, context):
+    def ServerMetadata(self, request: Any, context: grpc.ServicerContext
+                       ) -> service_pb2.ServerMetadataResponse:
         return service_pb2.ServerMetadataResponse(**server_metadata())
 
-    def ModelReady(self, request, context):
+    def ModelReady(self, request: Any, context: grpc.ServicerContext) -> service_pb2.ModelReadyResponse:
         """A known graph answers ready true/false (loading or failed: false), never an error."""
         try:
             servable = self.registry.find(request.name)
@@ -44,7 +50,8 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
             self._abort(context, e)
         return service_pb2.ModelReadyResponse(ready=servable.ready)
 
-    def ModelMetadata(self, request, context):
+    def ModelMetadata(self, request: Any, context: grpc.ServicerContext
+                      ) -> service_pb2.ModelMetadataResponse:
         try:
             md = model_metadata(self.registry.find(request.name))
         except HostError as e:
@@ -57,7 +64,7 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
                                         shape=t["shape"])
         return resp
 
-    def ModelInfer(self, request, context):
+    def ModelInfer(self, request: Any, context: grpc.ServicerContext) -> service_pb2.ModelInferResponse:
         try:
             name, packets = unary.infer(self.registry, request, self.input_count_validation)
         except Exception as e:
@@ -69,12 +76,13 @@ class KServeService(service_pb2_grpc.GRPCInferenceServiceServicer):
         resp.parameters[PARAMETER].int64_param = packets[-1].timestamp
         return resp
 
-    def ModelStreamInfer(self, request_iterator, context):
-        session = StreamSession(self.registry, context, peer=context.peer())
+    def ModelStreamInfer(self, request_iterator: Iterator[Any], context: grpc.ServicerContext
+                         ) -> Iterator[Any]:
+        session = StreamSession(self.registry, context, self.lifecycle, peer=context.peer())
         return session.responses(request_iterator)
 
 
-def make_server(registry: Registry, port: int, workers: int,
+def make_server(registry: Registry, lifecycle: Lifecycle, port: int, workers: int,
                 host: str = "0.0.0.0", input_count_validation: bool = True) -> grpc.Server:
     """A gRPC server on host:port; each open stream holds one pool thread."""
     server = grpc.server(
@@ -84,7 +92,7 @@ def make_server(registry: Registry, port: int, workers: int,
                  ("grpc.max_send_message_length", 1 << 30),
                  ("grpc.so_reuseport", 0)])
     service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
-        KServeService(registry, input_count_validation), server)
+        KServeService(registry, lifecycle, input_count_validation), server)
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot bind gRPC port {port} (in use?)")

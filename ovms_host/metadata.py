@@ -6,6 +6,8 @@ src/kfs_frontend/kfs_grpc_inference_service.cpp), in name order (a std::map), ve
 Metadata of a graph that is not available fails as OVMS's waitForLoaded does.
 """
 
+from __future__ import annotations
+
 from .errors import HostError
 from .registry import AVAILABLE, RETIRED, Servable
 
@@ -27,7 +29,7 @@ def model_metadata(servable: Servable) -> dict:
         raise HostError("MEDIAPIPE_DEFINITION_NOT_LOADED_YET")
     spec = servable.spec
 
-    def tensors(names):
+    def tensors(names: list[str]) -> list[dict]:
         return [{"name": n, "datatype": UNSPECIFIED_DATATYPE, "shape": list(UNSPECIFIED_SHAPE)}
                 for n in sorted(names)]
 

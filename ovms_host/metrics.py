@@ -5,10 +5,14 @@ registers in prometheus_client's default REGISTRY is exposed. Without prometheus
 installed the route answers 404 with a hint.
 """
 
-from .rest import Response, Route
+from __future__ import annotations
+
+import re
+
+from .rest import Request, Response, Route
 
 
-def _metrics(req, m):
+def _metrics(req: Request, m: re.Match) -> Response:
     try:
         from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
     except ImportError:

@@ -8,11 +8,15 @@ threads at once. An instance replaced by a reload is finalized once the last str
 request using it has ended, as OVMS's shared node resources are.
 """
 
+from __future__ import annotations
+
 import importlib
 import logging
 import os
 import sys
 import threading
+from types import ModuleType
+from typing import Any
 
 from .errors import HostError
 from .graph import NodeSpec
@@ -21,7 +25,7 @@ log = logging.getLogger("ovms_host.node")
 SHIM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim")
 
 
-def ensure_pyovms():
+def ensure_pyovms() -> ModuleType:
     """Import OVMS's pyovms, falling back to the bundled shim only when it is missing."""
     try:
         import pyovms  # noqa: F401
@@ -45,7 +49,7 @@ class PythonNode:
         self._retired = False
         self._finalized = False
 
-    def load(self):
+    def load(self) -> None:
         """Import the handler, instantiate OvmsPythonModel and call initialize(kwargs)."""
         path = self.spec.handler_path
         if not os.path.isfile(path):
@@ -82,7 +86,7 @@ class PythonNode:
             raise NodeInitError(f"initialize failed: {type(e).__name__}: {e}") from e
         self.model = model
 
-    def execute(self, inputs):
+    def execute(self, inputs: list[Any]) -> Any:
         return self.model.execute(inputs)
 
     # -- lifetime: acquired by each stream/request, retired by a reload or shutdown ----------
@@ -94,14 +98,14 @@ class PythonNode:
             self._users += 1
         return self
 
-    def release(self):
+    def release(self) -> None:
         with self._lock:
             self._users -= 1
             due = self._retired and self._users == 0
         if due:
             self._finalize()
 
-    def retire(self):
+    def retire(self) -> None:
         """No new users; finalize now, or when the last user releases."""
         with self._lock:
             self._retired = True
@@ -109,12 +113,12 @@ class PythonNode:
         if due:
             self._finalize()
 
-    def finalize_now(self):
+    def finalize_now(self) -> None:
         """Shutdown: finalize even if a stream still holds the node (it is being cut)."""
         self.retire()
         self._finalize()
 
-    def _finalize(self):
+    def _finalize(self) -> None:
         with self._lock:
             if self._finalized or self.model is None:
                 return

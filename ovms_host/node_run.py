@@ -12,8 +12,11 @@ the next value was computed, and an exception there loses that step too. An empt
 is a failure as well (its first value cannot be cast to a list).
 """
 
+from __future__ import annotations
+
 import collections.abc
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import NODE_BUSY, GraphError
 from .graph import GraphSpec
@@ -37,7 +40,7 @@ class NodeRun:
     Each call is one Process call and returns the packets it delivers; a failure raises
     GraphError. `close()` ends a generator early (in the thread that ran it)."""
 
-    def __init__(self, spec: GraphSpec, node: PythonNode, inputs, timestamp: int):
+    def __init__(self, spec: GraphSpec, node: PythonNode, inputs: list[Any], timestamp: int):
         self.spec = spec
         self.node = node
         self.inputs = inputs
@@ -53,7 +56,8 @@ class NodeRun:
         """A generator is initialized (OVMS's generatorInitialized): new input is refused."""
         return self._gen is not None
 
-    def _fail(self, reason: str = "Error occurred during graph execution", code: str = "INTERNAL"):
+    def _fail(self, reason: str = "Error occurred during graph execution", code: str = "INTERNAL"
+              ) -> GraphError:
         self.close()
         return GraphError(code, self.spec.node.name, reason)
 
@@ -85,7 +89,7 @@ class NodeRun:
         """A request arrived while the generator runs: the graph fails (and stops it)."""
         return self._fail(NODE_BUSY, code="RESOURCE_EXHAUSTED")
 
-    def close(self):
+    def close(self) -> None:
         gen, self._gen = self._gen, None
         self._value = _DONE
         if gen is not None and hasattr(gen, "close"):
@@ -94,7 +98,7 @@ class NodeRun:
             except Exception:
                 pass
 
-    def _next(self):
+    def _next(self) -> Any:
         try:
             return next(self._gen)
         except StopIteration:
@@ -109,7 +113,7 @@ class NodeRun:
         self._value = self._next()  # one ahead, before this step is delivered
         return packets
 
-    def _packets(self, tensors, advance: bool) -> list[Packet]:
+    def _packets(self, tensors: Any, advance: bool) -> list[Packet]:
         try:
             tensors = list(tensors)
         except TypeError as e:

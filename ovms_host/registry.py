@@ -9,6 +9,8 @@ MD5): a changed graph's node is retired (finalized once unused) and a fresh one 
 a removed graph is retired, a new one loaded.
 """
 
+from __future__ import annotations
+
 import logging
 import threading
 from dataclasses import dataclass
@@ -58,7 +60,7 @@ class Registry:
         self._reload_lock = threading.Lock()
 
     # -- loading -------------------------------------------------------------------------
-    def load_all(self):
+    def load_all(self) -> None:
         """The initial load; never raises."""
         self.reload()
         self.server_ready.set()
@@ -98,13 +100,13 @@ class Registry:
         return (old is None or old.state == RETIRED or old.entry != entry
                 or old.graph_md5 != file_md5(entry.graph_path))
 
-    def _retire(self, servable: Servable):
+    def _retire(self, servable: Servable) -> None:
         node, servable.node = servable.node, None
         servable.state = RETIRED
         if node is not None:
             node.retire()
 
-    def _load(self, entry: GraphEntry):
+    def _load(self, entry: GraphEntry) -> None:
         old = self.servables.get(entry.name)
         servable = Servable(entry.name, entry, graph_md5=file_md5(entry.graph_path))
         if old is not None:  # OVMS drops the old node resources before initializing anew
@@ -146,7 +148,7 @@ class Registry:
             raise HostError("MODEL_NAME_MISSING")
         return servable
 
-    def finalize_all(self):
+    def finalize_all(self) -> None:
         """Shutdown: every node finalized, in use or not."""
         for s in self.servables.values():
             node = s.node

@@ -7,13 +7,15 @@ or pass `extra_routes=` to `RestServer`. Extra routes are matched first. Errors 
 `{"error": "<status text>"}` with its HTTP code (errors.py).
 """
 
+from __future__ import annotations
+
 import json
 import logging
 import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Any, Callable
 
 from . import unary
 from .config import file_md5
@@ -33,11 +35,11 @@ class Response:
     headers: dict = field(default_factory=dict)
 
     @classmethod
-    def json(cls, obj, status=200):
+    def json(cls, obj: Any, status: int = 200) -> "Response":
         return cls(status, json.dumps(obj).encode())
 
     @classmethod
-    def error(cls, exc):
+    def error(cls, exc: Exception) -> "Response":
         return cls.json({"error": status_of(exc)[1]}, http_status(exc))
 
 
@@ -57,26 +59,26 @@ class Route:
     pattern: str
     handler: Callable[[Request, re.Match], Response]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.regex = re.compile(self.pattern + r"/?$")
 
 
 _MODEL = r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?"
 
 
-def _live(req, m):
+def _live(req: Request, m: re.Match) -> Response:
     return Response(200)
 
 
-def _ready(req, m):
+def _ready(req: Request, m: re.Match) -> Response:
     return Response(200 if req.registry.server_ready.is_set() else 503)
 
 
-def _server_metadata(req, m):
+def _server_metadata(req: Request, m: re.Match) -> Response:
     return Response.json(server_metadata())
 
 
-def _model_ready(req, m):
+def _model_ready(req: Request, m: re.Match) -> Response:
     """200 when ready; 404 for an unknown model and for one loading, failed or retired
     (OVMS's processModelReadyKFSRequest: MODEL_VERSION_NOT_LOADED_YET)."""
     try:
@@ -88,7 +90,7 @@ def _model_ready(req, m):
     return Response(200)
 
 
-def _model_metadata(req, m):
+def _model_metadata(req: Request, m: re.Match) -> Response:
     try:
         return Response.json(model_metadata(req.registry.find(m["name"])))
     except HostError as e:
@@ -110,11 +112,11 @@ def statuses(registry: Registry) -> dict:
     return out
 
 
-def _config(req, m):
+def _config(req: Request, m: re.Match) -> Response:
     return Response.json(statuses(req.registry))
 
 
-def _config_reload(req, m):
+def _config_reload(req: Request, m: re.Match) -> Response:
     """OVMS's processConfigReloadRequest: 201 when something was reloaded, 200 when not."""
     registry = req.registry
     md5 = file_md5(registry.config_path)
@@ -129,7 +131,7 @@ def _config_reload(req, m):
     return Response.json(statuses(registry), 200)
 
 
-def _infer(req, m):
+def _infer(req: Request, m: re.Match) -> Response:
     try:
         body = json.loads(req.body or b"{}")
     except ValueError as e:  # rapidjson's wording differs; code and prefix are OVMS's
@@ -168,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "OpenVINO-Model-Server-ovms_host"
     protocol_version = "HTTP/1.1"
 
-    def _dispatch(self, method):
+    def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -200,13 +202,13 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "HEAD":
             self.wfile.write(resp.body)
 
-    def do_GET(self):
+    def do_GET(self) -> None:
         self._dispatch("GET")
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         self._dispatch("POST")
 
-    def log_message(self, fmt, *args):
+    def log_message(self, fmt: str, *args: Any) -> None:
         log.debug("%s " + fmt, self.address_string(), *args)
 
 
@@ -221,9 +223,9 @@ class RestServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="rest",
                                         daemon=True)
 
-    def start(self):
+    def start(self) -> None:
         self._thread.start()
 
-    def stop(self):
+    def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()

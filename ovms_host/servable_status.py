@@ -7,15 +7,18 @@ The node is held for the call as a request holds it, so a reload cannot finalize
 Under real OVMS a servable has to serve such a document from its own port.
 """
 
+from __future__ import annotations
+
 import logging
+import re
 
 from .errors import HostError
-from .rest import _MODEL, Response, Route
+from .rest import _MODEL, Request, Response, Route
 
 log = logging.getLogger("ovms_host.servable_status")
 
 
-def _status(req, m):
+def _status(req: Request, m: re.Match) -> Response:
     try:
         servable = req.registry.find(m["name"])
         if not servable.ready:

@@ -9,9 +9,11 @@ the rest (`Deserialized.error`), so, as in OVMS, the inputs before it are still 
 Outputs: a pyovms Tensor is sent raw with its own datatype and shape.
 """
 
+from __future__ import annotations
+
 import struct
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -34,7 +36,7 @@ _ITEMSIZE = {"BOOL": 1, "UINT8": 1, "UINT16": 2, "UINT32": 4, "UINT64": 8, "INT8
              "INT16": 2, "INT32": 4, "INT64": 8, "FP16": 2, "FP32": 4, "FP64": 8}
 
 
-def length_prefixed(elements) -> bytes:
+def length_prefixed(elements: Iterable[bytes]) -> bytes:
     """OVMS's BYTES layout: for each element, uint32 little-endian length then the bytes."""
     return b"".join(struct.pack("<I", len(e)) + e for e in elements)
 
@@ -48,7 +50,7 @@ def split_length_prefixed(buf: bytes) -> list[bytes]:
     return out
 
 
-def _make_tensor(name, data, shape, datatype):
+def _make_tensor(name: str, data: Any, shape: list[int], datatype: str) -> Any:
     return ensure_pyovms().Tensor(name, data, shape=tuple(shape), datatype=datatype)
 
 
@@ -59,14 +61,14 @@ class Deserialized:
     error: Optional[HostError] = None
 
 
-def _count(shape) -> int:
+def _count(shape: Sequence[int]) -> int:
     n = 1
     for d in shape:
         n *= int(d)
     return n
 
 
-def check_coherency(request):
+def check_coherency(request: Any) -> None:
     """validateRequestCoherencyKFS: raw contents are all-or-nothing and one per input."""
     raw = request.raw_input_contents
     if not raw:
@@ -81,7 +83,7 @@ def check_coherency(request):
                             f"in InferInputTensor contents for input: {inp.name}")
 
 
-def _tensor(request, index: int):
+def _tensor(request: Any, index: int) -> Any:
     inp = request.inputs[index]
     shape = list(inp.shape)
     if any(d < 0 for d in shape):
@@ -108,7 +110,7 @@ def _tensor(request, index: int):
     return _make_tensor(inp.name, np.asarray(values, dtype=_NUMPY[inp.datatype]), shape, inp.datatype)
 
 
-def inputs_from_grpc(request, allowed: list[str]) -> Deserialized:
+def inputs_from_grpc(request: Any, allowed: list[str]) -> Deserialized:
     """pyovms Tensors for a ModelInferRequest's inputs, as OVMS pushes them into the graph."""
     out = Deserialized()
     seen: set[str] = set()
@@ -127,7 +129,7 @@ def inputs_from_grpc(request, allowed: list[str]) -> Deserialized:
     return out
 
 
-def request_from_json(body, model_name: str):
+def request_from_json(body: Any, model_name: str) -> Any:
     """A KServe REST infer body as a ModelInferRequest (BYTES data given as strings)."""
     from tritonclient.grpc import service_pb2
 
@@ -167,11 +169,11 @@ class OutTensor:
     data: bytes
 
 
-def to_out(t) -> OutTensor:
+def to_out(t: Any) -> OutTensor:
     return OutTensor(t.name, t.datatype, tuple(t.shape), bytes(t))
 
 
-def add_to_grpc_response(response, outputs: list[OutTensor]):
+def add_to_grpc_response(response: Any, outputs: list[OutTensor]) -> None:
     for o in outputs:
         t = response.outputs.add(name=o.name, datatype=o.datatype)
         t.shape.extend(o.shape)

@@ -3,7 +3,10 @@ deserializeTimestampIfAvailable): the int64 request parameter OVMS_MP_TIMESTAMP 
 else, since OVMS 2025.1 (commit c71f9459c), the wall clock in microseconds since the epoch.
 """
 
+from __future__ import annotations
+
 import time
+from typing import Any
 
 from .errors import HostError
 
@@ -16,7 +19,7 @@ def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
-def request_timestamp(request) -> int:
+def request_timestamp(request: Any) -> int:
     """The timestamp of a ModelInferRequest's packets."""
     if PARAMETER not in request.parameters:
         return wall_clock_us()

@@ -9,6 +9,10 @@ per graph output: the first one each produced. An output that produced nothing f
 request ("Unknown error during mediapipe execution"), so does a failed graph.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 from .errors import OUTPUTS_MISSING, HostError
 from .node_run import NodeRun, Packet
 from .registry import Registry
@@ -16,7 +20,7 @@ from .tensors import inputs_from_grpc
 from .timestamps import request_timestamp
 
 
-def infer(registry: Registry, request, input_count_validation: bool = True
+def infer(registry: Registry, request: Any, input_count_validation: bool = True
           ) -> tuple[str, list[Packet]]:
     """(graph name, one packet per graph output) for a ModelInferRequest."""
     servable = registry.for_request(request.model_name)

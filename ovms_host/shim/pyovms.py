@@ -9,6 +9,10 @@ memoryview. Python 3.11 has no `__buffer__` for Python classes, so `bytes(t)` an
 `np.array(t)` go through `__bytes__` and `__array__`.
 """
 
+from __future__ import annotations
+
+from typing import Any, Sequence
+
 FORMAT_TO_DATATYPE = {
     "?": "BOOL", "B": "UINT8", "H": "UINT16", "I": "UINT32", "L": "UINT32", "Q": "UINT64",
     "b": "INT8", "h": "INT16", "i": "INT32", "l": "INT32", "q": "INT64",
@@ -27,7 +31,7 @@ def datatype_of(view: memoryview) -> str:
     return FORMAT_TO_DATATYPE.get(view.format, view.format)
 
 
-def _count(shape) -> int:
+def _count(shape: Sequence[int]) -> int:
     n = 1
     for d in shape:
         n *= d
@@ -39,7 +43,8 @@ class Tensor:
 
     __slots__ = ("_name", "data", "datatype", "shape", "size", "ref_obj")
 
-    def __init__(self, name, buffer, shape=None, datatype=None):
+    def __init__(self, name: str, buffer: Any, shape: Sequence[int] | None = None,
+                 datatype: str | None = None):
         if not isinstance(name, str):
             raise TypeError("Tensor name must be a str")
         try:
@@ -55,16 +60,16 @@ class Tensor:
         self.size = view.nbytes
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self._name
 
-    def __bytes__(self):
+    def __bytes__(self) -> bytes:
         return self.data.tobytes()
 
-    def __buffer__(self, flags):  # Python >= 3.12
+    def __buffer__(self, flags: int) -> memoryview:  # Python >= 3.12
         return self.data
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
         import numpy as np
         np_type = _DATATYPE_TO_NUMPY.get(self.datatype, "uint8")
         arr = np.frombuffer(self.data.tobytes(), dtype=np_type)
@@ -72,6 +77,6 @@ class Tensor:
             arr = arr.reshape(self.shape)
         return arr.astype(dtype) if dtype is not None else arr
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Tensor(name={self.name!r}, datatype={self.datatype!r}, "
                 f"shape={self.shape!r}, size={self.size})")

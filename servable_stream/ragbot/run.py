@@ -30,13 +30,20 @@ class GenerationStats:
 
 @dataclass(eq=False)
 class RunContext:
-    """One request's id, cancel switch, stats and arrival time."""
+    """One request's id, cancel switch, stats, arrival time and the answer text sent so far
+    (the chain appends each piece it hands out; the wire's "answer" is read from here, also
+    when the answer fails part-way)."""
 
     request_id: str
     cancel_event: threading.Event = field(default_factory=threading.Event)
     stats: GenerationStats = field(default_factory=GenerationStats)
     started: float = field(default_factory=time.monotonic)  # arrival: TTFT includes queueing
     rewrite_seconds: float | None = None  # a follow-up's search query was built (QUERY_REWRITE)
+    sent: list[str] = field(default_factory=list)  # the answer's pieces as handed out
+
+    @property
+    def answer_text(self) -> str:
+        return "".join(self.sent)
 
     @classmethod
     def new(cls) -> "RunContext":

@@ -121,7 +121,9 @@ def test_stream_text_stops_a_loop_unless_the_length_is_forced(service, guard_loo
     stats = GenerationStats()
     text = "".join(stream_text(events, tokenizer, (), stats, release=lambda: None, guard_loops=guard_loops))
     assert stats.finish_reason == expected
-    assert text.count("again and again") == (12 if not guard_loops else text.count("again and again"))
+    said = text.count("again and again")
+    # guarded: cut once the repetition is a loop (a few times said, not all twelve)
+    assert said == 12 if not guard_loops else 2 <= said < 12, (said, text)
     assert (stats.completion_tokens < 12 * len(ids)) is guard_loops
 
 

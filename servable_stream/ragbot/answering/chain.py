@@ -71,20 +71,20 @@ class AnswerChain:
                                     ignore_eos=request.ignore_eos, loop_guard=request.loop_guard)
         renumbering = CitationRenumbering(len(fitted.hits)) if request.renumber_citations else None
         passages = [passage_text(hit[0]) for hit in fitted.hits]
-        pieces, raw = [], []
+        raw = []
         for piece in self.backend.generate(fitted.prompt, options, run):
             raw.append(piece)
             piece = renumbering.feed(piece) if renumbering else piece
             if piece:
-                pieces.append(piece)
+                run.sent.append(piece)
                 yield piece
         attributed = self._attribution("".join(raw), passages, run)
         tail = f" [{attributed}]" if attributed else ""
         tail = (renumbering.feed(tail) + renumbering.flush()) if renumbering else tail
         if tail:
-            pieces.append(tail)
+            run.sent.append(tail)
             yield tail
-        answer = "".join(pieces)
+        answer = run.answer_text
         # the [n] of the answer as sent name the passages in the order they are sent
         order = renumbering.order() if renumbering else range(1, len(fitted.hits) + 1)
         citations = check_citations(answer, [passages[rank - 1] for rank in order])
@@ -134,6 +134,7 @@ class AnswerChain:
         """No passage passed the relevance cut-off: say so, without asking the model (a small
         model given nothing makes something up)."""
         run.stats.finish_reason = "stop"
+        run.sent.append(NOT_COVERED)
         yield NOT_COVERED
         yield AnswerEnd(usage=run.stats.usage, finish_reason="stop", answer=NOT_COVERED,
                         knowledge_base=_knowledge_base(index))

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from typing import Any, Iterable, Iterator
 
 from ..errors import RagError, wire_error
+from ..run import RunContext
 from .end import AnswerEnd
 from .service import INPUT, RagService
 
@@ -28,15 +28,15 @@ END = "end_signal"
 
 def respond(service: RagService, inputs: Iterable[Any]) -> Iterator[tuple[str, bytes]]:
     """(output name, bytes) steps of one request: completion chunks, then end_signal."""
-    chunks: list[str] = []
+    run: RunContext | None = None  # holds the text sent so far (the chain records it)
     usage: dict = {"prompt_tokens": 0, "completion_tokens": 0}
     try:
         request = service.request_from_wire(*_prompt_tensor(inputs))  # counted there if invalid
         answer = service.answer(request)  # OverloadedError / ServiceClosedError: counted there
+        run = answer.run
         try:
             for chunk in answer:
                 if chunk:
-                    chunks.append(chunk)
                     yield CHUNK, chunk.encode("utf-8")
             end = answer.end
         except GeneratorExit:  # the host closes the generator when the client cancels
@@ -48,12 +48,12 @@ def respond(service: RagService, inputs: Iterable[Any]) -> Iterator[tuple[str, b
             answer.close()
     except Exception as exc:  # noqa: BLE001 - reported in-band: OVMS would drop it silently
         if not isinstance(exc, RagError):
-            log.error("answer failed after %d chunk(s): %s: %s", len(chunks), type(exc).__name__, exc,
-                      exc_info=exc)
-        end = AnswerEnd(usage=usage, finish_reason="error", error=wire_error(exc))
-    if not chunks:
+            log.error("answer failed after %d chunk(s): %s: %s", len(run.sent) if run else 0,
+                      type(exc).__name__, exc, exc_info=exc)
+        end = AnswerEnd(usage=usage, finish_reason="error", error=wire_error(exc),
+                        answer=run.answer_text if run else "")
+    if not end.answer:
         yield CHUNK, b""
-    end = replace(end, answer="".join(chunks))
     yield END, json.dumps(end.to_wire()).encode("utf-8")
 
 
