@@ -11,6 +11,8 @@ import pytest
 from ragbot.run import GenerationStats
 from tests.generation import generate
 
+pytestmark = pytest.mark.model
+
 LONG_PROMPT = "<|user|>\nTell me a story</s>\n<|assistant|>\n"
 
 

@@ -12,6 +12,8 @@ from ragbot.run import GenerationStats
 
 from tests.generation import generate
 
+pytestmark = pytest.mark.model
+
 # lengths are forced with ignore_eos where a test needs them: a random model built on
 # another machine stops elsewhere
 PROMPTS = [
