@@ -30,8 +30,10 @@ class EchoBackend(Backend):
 
 @pytest.fixture
 def global_registry(monkeypatch):
-    """The process's registry, restored after the test (plugins register into it)."""
-    monkeypatch.setattr(registry.BACKENDS, "_factories", dict(registry.BACKENDS._factories))
+    """The process's registry with the built-ins alone (other tests' plugins registered more),
+    restored after the test."""
+    built_ins = {name: registry.BACKENDS.factory(name) for name in LLM_BACKENDS}
+    monkeypatch.setattr(registry.BACKENDS, "_factories", built_ins)
     return registry.BACKENDS
 
 
