@@ -14,7 +14,8 @@ The host serves the real servable (probes.start_host) with the test models (tiny
 so both paths get the same prompt and the same tokens. The gateway's cost does not depend on the
 model's weights, only on how often tokens come, so the decode is measured twice:
   - "paced": each decoding step padded to the served INT4 model's step time (its served decode
-    tok/s from results.json, else 28 tok/s) with the tests' slow_llm hook: the goal figures;
+    tok/s from results.json, else 28 tok/s) with the slow-steps backend double
+    (probes/backend_doubles): the goal figures;
   - "unpaced": tiny-random at full speed (hundreds of tok/s, competing for the 2 cores with
     the gateway and the client): a stress figure, reported beside the goal.
 Rounds alternate which path goes first. `BENCH_STAGE=gateway make bench` (or
@@ -25,12 +26,9 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from pathlib import Path
 
 from .paths import CACHE, RESULTS
 
-REPO = Path(__file__).resolve().parent.parent
-SLOW_LLM = REPO / "tests" / "e2e" / "slow_llm"
 QUESTION = "What colour is the zorblat fruit and where is it grown?"
 DEFAULT_PACE_TOK_S = 28.0
 CONFIGS = {  # name: (decode rounds, max_new_tokens)
@@ -117,13 +115,14 @@ def _median(runs: list[dict], key: str):
 
 def measure(step_delay_s: float | None, rounds: int, new_tokens: int) -> dict:
     """One host (+ gateway) started for this configuration; `rounds` x (direct, gateway)."""
+    from probes.backend_doubles import backend_env
     from probes.gateway import start_gateway
     from probes.host import start_host
     from probes.knowledge import SERVABLE, rag_env, write_knowledge
 
     extra = {"MAX_NEW_TOKENS": str(new_tokens)}
     if step_delay_s:
-        extra.update(PYTHONPATH=str(SLOW_LLM), TEST_LLM_STEP_DELAY_S=f"{step_delay_s:.4f}")
+        extra.update(backend_env("slow-steps"), RAGBOT_TEST_STEP_DELAY_S=f"{step_delay_s:.4f}")
     env = rag_env(write_knowledge(CACHE / "gateway_kb"), **extra)
     with start_host(SERVABLE / "config.json", env=env) as host:
         host.wait_ready(timeout=600)

@@ -57,7 +57,9 @@ class Settings:
     attribute_citations: bool = False  # ATTRIBUTE_CITATIONS: cite the best passage for an uncited answer
     chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
     chunk_overlap: int = 200  # CHUNK_OVERLAP
-    llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai (from_env: the preset's default)
+    llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai | a plugin's (from_env: the preset's default)
+    llm_backend_plugins: tuple[str, ...] = ()  # LLM_BACKEND_PLUGINS: modules imported when the
+    #                                            backend loads, registering more (backends/registry.py)
     # genai only (presets.DecodingProfile; the two are mutually exclusive, see _decoding):
     prompt_lookup: bool = False  # PROMPT_LOOKUP: draft tokens from the prompt's n-grams
     draft_model: str | None = None  # DRAFT_MODEL: a preset drafting for the LLM, or off
@@ -118,7 +120,8 @@ class Settings:
         docs_file = _resolve(base, env.str("DOCS_FILE", str(d["docs_file"])))
         knowledge_store = env.choice("KNOWLEDGE_STORE", d["knowledge_store"], KNOWLEDGE_STORES)
         knowledge_dsn = _knowledge_dsn(env, knowledge_store)
-        llm_backend = env.choice("LLM_BACKEND", get_preset(selected).llm_backend, LLM_BACKENDS)
+        llm_backend_plugins = _plugins(env)
+        llm_backend = _llm_backend(env, get_preset(selected).llm_backend, llm_backend_plugins)
         prompt_lookup, draft_model, draft_model_dir = _decoding(base, env, selected, llm_backend)
         decoding = get_preset(selected).decoding
         return cls(
@@ -145,6 +148,7 @@ class Settings:
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             llm_backend=llm_backend,
+            llm_backend_plugins=llm_backend_plugins,
             prompt_lookup=prompt_lookup,
             draft_model=draft_model,
             draft_model_dir=draft_model_dir,
@@ -173,6 +177,27 @@ _DEFAULTS = {f.name: f.default for f in fields(Settings) if f.default is not MIS
 
 
 _OFF = ("off", "none", "false", "0", "no")
+
+
+def _plugins(env: "_Env") -> tuple[str, ...]:
+    """LLM_BACKEND_PLUGINS: module names, comma-separated; imported when the backend loads."""
+    modules = tuple(m.strip() for m in env.str("LLM_BACKEND_PLUGINS", "").split(",") if m.strip())
+    for module in modules:
+        if not all(part.isidentifier() for part in module.split(".")):
+            raise ConfigError(
+                f"LLM_BACKEND_PLUGINS: {module!r} is not a module name; allowed: dotted Python module "
+                "names separated by commas, e.g. mycompany.ragbot_backends"
+            )
+    return modules
+
+
+def _llm_backend(env: "_Env", default: str, plugins: tuple[str, ...]) -> str:
+    """LLM_BACKEND: without plugins one of the built-ins, refused here as any bad value is;
+    with LLM_BACKEND_PLUGINS any name, which the registry checks once the plugins have
+    registered theirs (backends/loading.py)."""
+    if not plugins:
+        return env.choice("LLM_BACKEND", default, LLM_BACKENDS)
+    return env.str("LLM_BACKEND", default).lower()
 
 
 def _decoding(base: Path, env: "_Env", selected: str, llm_backend: str) -> tuple[bool, str | None, Path | None]:
@@ -211,10 +236,8 @@ def _decoding(base: Path, env: "_Env", selected: str, llm_backend: str) -> tuple
             draft, draft_dir = None, None
     if llm_backend != "genai" and (lookup_asked or draft_asked):
         asked = "PROMPT_LOOKUP=on" if lookup_asked else "a draft model (DRAFT_MODEL / DRAFT_MODEL_DIR)"
-        raise ConfigError(
-            f"{asked} needs LLM_BACKEND=genai: the optimum backend decodes one token per step "
-            f"(LLM_BACKEND is {llm_backend!r})"
-        )
+        why = ": the optimum backend decodes one token per step" if llm_backend == "optimum" else ""
+        raise ConfigError(f"{asked} needs LLM_BACKEND=genai{why} (LLM_BACKEND is {llm_backend!r})")
     if llm_backend != "genai":
         return False, None, None
     return lookup, draft, draft_dir

@@ -1,7 +1,7 @@
 """The chat page in a real browser against the real RAG servable (tiny-random + all-MiniLM-L6-v2)
-on the embedded host, one host for the module. Decoding steps are slowed (tests/e2e/slow_llm) so
-that an answer takes long enough to watch it grow and to press Stop in the middle; the server's
-own counters (/metrics) show that Stop ended the generation there.
+on the embedded host, one host for the module. Decoding steps are slowed (the slow-steps backend
+double, probes/backend_doubles) so that an answer takes long enough to watch it grow and to press
+Stop in the middle; the server's own counters (/metrics) show that Stop ended the generation there.
 
 The knowledge base kept fresh and shown: besides local files the host indexes pages of a local
 HTTP server (127.0.0.1) and re-checks them every half second (DOCS_REFRESH_SECONDS). Pages go
@@ -15,22 +15,19 @@ import os
 import re
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.client.test_client_page import (  # noqa: F401 - fixtures used by name
     ARTIFACTS, CHROMIUM, Chat, browser, chat, page_url,
 )
+from probes.backend_doubles import backend_env
 from probes.host import free_port, start_host
 from probes.kserve import ask
 from probes.knowledge import KNOWLEDGE, SERVABLE, rag_env, write_knowledge
 from tests.knowledge.index.conftest import serving_docs, wait_for
 
 needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
-
-SLOW_LLM = Path(__file__).resolve().parents[1] / "e2e" / "slow_llm"
-
 
 STATUS = "/v2/models/python_model/status"
 KELP = b"Divers in Orvane Bay harvest green sea kelp in late spring."
@@ -53,7 +50,7 @@ def site():
 def rag_page_host(tmp_path_factory, site):
     docs = write_knowledge(tmp_path_factory.mktemp("kb"))
     docs.write_text(docs.read_text() + "".join(site.url(p) + "\n" for p in PAGES) + "missing.md\n")
-    env = rag_env(docs, PYTHONPATH=str(SLOW_LLM), TEST_LLM_STEP_DELAY_S="0.05", MAX_NEW_TOKENS="80",
+    env = rag_env(docs, **backend_env("slow-steps"), RAGBOT_TEST_STEP_DELAY_S="0.05", MAX_NEW_TOKENS="80",
                   DOCS_ALLOW_PRIVATE_URLS="true", DOCS_REFRESH_SECONDS="0.5", DOCS_FETCH_TIMEOUT="1",
                   INDEX_DIR=str(docs.parent / "index"), METRICS_PORT=str(free_port()))
     with start_host(SERVABLE / "config.json", env=env) as host:

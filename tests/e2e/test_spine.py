@@ -57,15 +57,13 @@ def test_length_prefixed_bytes_prompt_is_accepted(rag_host):
 
 @pytest.fixture(scope="module")
 def slow_rag_host(tmp_path_factory):
-    """The real servable with each decoding step slowed (tests/e2e/slow_llm): streaming and
-    buffering become distinguishable by arrival times."""
-    from pathlib import Path
-
+    """The real servable with each decoding step slowed (the slow-steps backend double,
+    probes/backend_doubles): streaming and buffering become distinguishable by arrival times."""
+    from probes.backend_doubles import backend_env
     from probes.host import start_host
     from probes.knowledge import SERVABLE, rag_env, write_knowledge
 
-    env = rag_env(write_knowledge(tmp_path_factory.mktemp("kb")),
-                  PYTHONPATH=str(Path(__file__).parent / "slow_llm"))
+    env = rag_env(write_knowledge(tmp_path_factory.mktemp("kb")), **backend_env("slow-steps"))
     with start_host(SERVABLE / "config.json", env=env) as host:
         host.wait_ready(timeout=240)
         yield host

@@ -3,8 +3,8 @@ byte against a real gateway in front of a real host serving servable_stream/ wit
 tiny-random model, the real MiniLM embeddings and the repository's sample document.
 
 The random model's words mean nothing, so the words that matter are forced
-(forced_output/sitecustomize.py: the model's logits allow only the given tokens; everything
-after them is the product's code). Checked: chat gets a streamed RAG answer whose passages
+(the forced-output backend double, probes/backend_doubles: the model's logits allow only the
+given tokens; everything after them is the product's code). Checked: chat gets a streamed RAG answer whose passages
 arrive as Open WebUI source events, one per passage, in the order of the [n] in the text;
 the title, tags and follow-ups get their whole JSON, without passages; builtin tools are
 ignored; a footnote echoed back in the history does not reach the model.
@@ -12,7 +12,6 @@ ignored; a footnote echoed back in the history does not reach the model.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -20,13 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from probes.backend_doubles import backend_env
 from probes.gateway import start_gateway
 from probes.host import start_host
 from probes.knowledge import REPO, SERVABLE, rag_env
 from probes.kserve import ask
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "openwebui-0.12.4"
-FORCED_DIR = Path(__file__).resolve().parent / "forced_output"
 
 # What the model says, by a needle of its rendered prompt (first match wins). The chat
 # answers cite the second passage first: the gateway must show it as [1].
@@ -63,7 +62,7 @@ def owui_host(tmp_path_factory, prompt_log):
     docs = kb / "docs.txt"
     docs.write_text("openvino_model_server.md\n", encoding="utf-8")
     env = rag_env(docs, MIN_SCORE="0", TOP_K="2", MAX_NEW_TOKENS="256")
-    env.update(PYTHONPATH=os.pathsep.join([str(REPO), str(FORCED_DIR)]),
+    env.update(backend_env("forced-output"),
                RAGBOT_TEST_FORCED_OUTPUTS=json.dumps(FORCED), RAGBOT_TEST_PROMPT_LOG=str(prompt_log))
     with start_host(SERVABLE / "config.json", env=env) as host:
         host.wait_ready(model="python_model", timeout=240)

@@ -2,12 +2,12 @@
 
 `main_host` (one per session): default limits, a knowledge base with one very long document
 (CHUNK_SIZE large, so it is one chunk longer than the context window) and one that tries a
-prompt injection; test-only fault injection via inject/sitecustomize.py on PYTHONPATH.
+prompt injection; its LLM is the faulty-optimum backend double (probes/backend_doubles: the
+real backend, failing or slowed for prompts that carry its markers, and logging prompts).
 """
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.request
@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 
-from probes.knowledge import REPO, SERVABLE, rag_env, write_knowledge
+from probes.backend_doubles import backend_env
+from probes.knowledge import SERVABLE, rag_env, write_knowledge
 from probes.kserve import KServeStream, prompt_input
 
 MODEL = "python_model"
-INJECT_DIR = Path(__file__).resolve().parent / "inject"
 LONG_DOC = "glossary.txt"
 LONG_TEXT = "Glossary of the Kelvara archipelago. " + " ".join(
     f"Entry {i}: the zorblat harvest record number {i} lists purple fruit, violet juice and spring."
@@ -47,7 +47,7 @@ def knowledge(folder: Path) -> Path:
 
 def host_env(docs: Path, **extra: str) -> dict[str, str]:
     env = rag_env(docs, MAX_NEW_TOKENS="16", CHUNK_SIZE="100000", CHUNK_OVERLAP="0", TOP_K="6")
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(INJECT_DIR)])
+    env.update(backend_env("faulty-optimum"))
     env.update(extra)
     return env
 

@@ -1,9 +1,10 @@
-"""Injected model errors, client cancellation, the metrics endpoint and the request log."""
+"""Injected model errors (the faulty-optimum backend double), client cancellation, the metrics endpoint and the request log."""
 from __future__ import annotations
 
 import re
 import time
 
+from probes.backend_doubles import FAULT_MARKER, SLOW_MARKER
 from probes.kserve import KServeStream
 from tests.reliability.conftest import (
     ask,
@@ -39,7 +40,7 @@ def test_metrics_endpoint_has_every_metric(main_host):
 
 def test_an_error_inside_the_model_reaches_the_client_at_once(main_host):
     before = requests_total(metrics(main_host), "error")
-    s, last = stream_once(main_host.grpc_url, [raw_input("What colour is the zorblat? INJECT-FAULT")],
+    s, last = stream_once(main_host.grpc_url, [raw_input(f"What colour is the zorblat? {FAULT_MARKER}")],
                           timeout=30)
     assert last[0] == "fail", s.got  # in-band: OVMS would drop an exception silently
     assert last[1]["error"]["code"] == "INTERNAL" and "injected fault" in last[1]["error"]["message"]
@@ -55,8 +56,8 @@ def test_an_error_inside_the_model_reaches_the_client_at_once(main_host):
 
 def test_cancel_stops_generation_and_frees_the_slot(main_host):
     before = metrics(main_host)
-    s = KServeStream(main_host.grpc_url, inputs=[raw_input(ask("Tell me everything about zorblat. SLOW-TOKENS",
-                                                  max_new_tokens=1500, ignore_eos=True))])
+    s = KServeStream(main_host.grpc_url, inputs=[raw_input(ask(f"Tell me everything about zorblat. {SLOW_MARKER}",
+                                                   max_new_tokens=1500, ignore_eos=True))])
     for _ in range(5):
         assert s.next(timeout=30)[0] == "chunk"
     assert metrics(main_host)["ragbot_active_streams"] == 1
@@ -113,8 +114,8 @@ def test_unary_runs_to_its_end_after_the_client_deadline(main_host):
     client = grpcclient.InferenceServerClient(main_host.grpc_url)
     try:
         with __import__("pytest").raises(InferenceServerException) as e:
-            client.infer("python_model", [raw_input(ask("Tell me everything about zorblat. SLOW-TOKENS",
-                                                        max_new_tokens=100, ignore_eos=True))], client_timeout=0.5)
+            client.infer("python_model", [raw_input(ask(f"Tell me everything about zorblat. {SLOW_MARKER}",
+                                                         max_new_tokens=100, ignore_eos=True))], client_timeout=0.5)
         assert "DEADLINE" in str(e.value.status()) or "Deadline" in str(e.value)
     finally:
         client.close()
@@ -124,7 +125,7 @@ def test_unary_runs_to_its_end_after_the_client_deadline(main_host):
 
 
 def test_cancel_frees_the_model_for_the_next_request(main_host):
-    """Without the slow hook: a long answer (~1500 tokens) is cancelled after its first chunk;
+    """Without the slow marker: a long answer (~1500 tokens) is cancelled after its first chunk;
     the next request must not wait for the rest of it (the model serialises generation)."""
     # no passages (retrieval off): the whole window but the question is left for the answer
     long_prompt = [raw_input(ask("Tell me about zorblat.", max_new_tokens=1500, ignore_eos=True,

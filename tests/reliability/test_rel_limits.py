@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from probes.backend_doubles import SLOW_MARKER
 from probes.kserve import KServeStream
 from tests.reliability.conftest import (
     ask,
@@ -49,7 +50,7 @@ def ask_with_the_terminal_client(url: str):
 
 
 def slow(question: str, tokens: int) -> list:
-    return [raw_input(ask(f"{question} SLOW-TOKENS", max_new_tokens=tokens, ignore_eos=True))]
+    return [raw_input(ask(f"{question} {SLOW_MARKER}", max_new_tokens=tokens, ignore_eos=True))]
 
 
 def test_excess_requests_wait_then_are_refused_at_once(tight_host):

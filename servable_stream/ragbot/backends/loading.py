@@ -1,6 +1,7 @@
 """Load the LLM backend that settings name, after the checks whose errors say how to fix
 them: the OpenVINO device exists, the model folder holds a model (online mode may pull a
-preset's missing default folder first)."""
+preset's missing default folder first). Which factory builds it is the registry's
+(registry.py: the built-ins and what LLM_BACKEND_PLUGINS registers)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ from ..acquisition.online import with_llm_folder
 from ..errors import ConfigError, ModelMissingError
 from ..settings import Settings
 from .contract import Backend
+from .registry import backend_factory
 
 
 def check_device(device: str) -> None:
@@ -33,13 +35,9 @@ def check_model_dir(model_dir: Path, preset_name: str) -> None:
 
 def load_backend(settings: Settings) -> Backend:
     """Load the model once, with the backend settings.llm_backend names."""
+    # an unknown name or a broken plugin fails before anything is checked or downloaded
+    factory = backend_factory(settings.llm_backend, settings.llm_backend_plugins)
     check_device(settings.device)
     settings = with_llm_folder(settings)  # online mode: a missing default folder is pulled
     check_model_dir(settings.llm_model_dir, settings.selected_model)
-    if settings.llm_backend == "genai":
-        from .genai import load_genai
-
-        return load_genai(settings)
-    from .optimum import load_optimum
-
-    return load_optimum(settings)
+    return factory(settings)
