@@ -24,7 +24,7 @@ def test_defaults(tmp_path):
 
 
 def test_the_selected_preset_sets_the_answering_defaults_and_env_still_wins(tmp_path):
-    from ragbot.acquisition.presets import get_preset
+    from ragbot.presets import get_preset
 
     name = "qwen2.5-coder-1.5b-instruct"
     profile = get_preset(name).answering

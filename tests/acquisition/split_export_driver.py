@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ragbot.acquisition.llm_export import export_llm
-from ragbot.acquisition.presets import Int4Recipe, Preset, WheelWeights
+from ragbot.presets import Int4Recipe, Preset, WheelWeights
 from ragbot.errors import RagError
 
 from modeltools.wheels import pip_install

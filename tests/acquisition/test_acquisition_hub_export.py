@@ -30,7 +30,7 @@ EXPORT = textwrap.dedent(f"""
     import sys
     sys.path.insert(0, {str(REPO_ROOT / "servable_stream")!r})
     from ragbot.acquisition.llm_export import ensure_llm_folder as ensure_llm
-    from ragbot.acquisition.presets import Int4Recipe, Preset
+    from ragbot.presets import Int4Recipe, Preset
     preset = Preset(name="cached", hub_id={FAKE_REPO!r}, prompt_style="zephyr",
                     stop_strings=("</s>",), int4=Int4Recipe("int4_asym", 32, 0.8))
     print(ensure_llm(preset, sys.argv[1]))

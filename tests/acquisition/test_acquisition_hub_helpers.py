@@ -2,7 +2,7 @@ import pytest
 
 from ragbot.acquisition.hub import is_llm_folder, staging_dir
 from ragbot.acquisition.llm_export import ensure_llm_folder
-from ragbot.acquisition.presets import get_preset
+from ragbot.presets import get_preset
 from probes.models import tiny_random_dir
 
 

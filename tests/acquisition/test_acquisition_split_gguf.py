@@ -38,7 +38,7 @@ def split(tmp_path_factory):
 
 
 def _weights(split, **changes):
-    from ragbot.acquisition.presets import WheelWeights
+    from ragbot.presets import WheelWeights
 
     weights = WheelWeights(
         distribution=split["parts"][0], filename="tiny-qwen2.gguf",

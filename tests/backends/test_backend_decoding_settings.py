@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from ragbot.acquisition.presets import PRESETS, DecodingProfile, get_preset
+from ragbot.presets import PRESETS, DecodingProfile, get_preset
 from ragbot.errors import ConfigError
 from ragbot.settings import Settings
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ragbot.acquisition.presets import SEED_PRESETS
+from ragbot.presets import SEED_PRESETS
 from tests.scripts import run_script
 
 pytestmark = pytest.mark.host
