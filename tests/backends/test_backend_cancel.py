@@ -3,13 +3,11 @@ token step or two and the backend is free again (optimum: its one-stream lock re
 genai: nothing left running in the continuous-batching engine)."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
-from ragbot.run import GenerationStats
-from tests.generation import generate
+from tests.generation import cancel_after_first_chunk, generate
 
 pytestmark = pytest.mark.model
 
@@ -34,14 +32,8 @@ def backend(request):
 
 
 def test_cancel_stops_within_a_few_token_steps(backend):
-    cancel, stats = threading.Event(), GenerationStats()
-    stream = generate(backend, LONG_PROMPT, max_new_tokens=1500, ignore_eos=True, cancel_event=cancel,
-                      stats=stats)
-    next(stream)
-    cancel.set()
-    cancelled_at = time.monotonic()
-    list(stream)
-    assert time.monotonic() - cancelled_at < 1.0
+    seconds, stats = cancel_after_first_chunk(backend, LONG_PROMPT)
+    assert seconds < 1.0
     assert stats.finish_reason == "cancelled" and stats.completion_tokens < 1500
     if getattr(backend, "engine", None) is None:
         assert not backend._lock.locked()  # optimum: released as the stream ended
