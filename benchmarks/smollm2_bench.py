@@ -35,7 +35,7 @@ def wheel_gguf() -> str:
 
 def ensure_models() -> dict:
     from modeltools.compress import compress_variant
-    from ragbot.acquisition.presets import Int4Recipe, get_preset
+    from ragbot.presets import Int4Recipe, get_preset
 
     from probes.models import smollm2_dir
 

@@ -91,8 +91,8 @@ ON_DEMAND = tuple(n for n in CONFIGS if n not in DEFAULT_CONFIGS)
 
 
 def default_model() -> str:
-    """The preset `make run` serves without SELECTED_MODEL (ragbot.acquisition.presets)."""
-    from ragbot.acquisition.presets import DEFAULT_RUN_PRESET
+    """The preset `make run` serves without SELECTED_MODEL (ragbot.presets)."""
+    from ragbot.presets import DEFAULT_RUN_PRESET
 
     return DEFAULT_RUN_PRESET
 
@@ -337,7 +337,7 @@ def write_readme_table(readme: Path, model: str, text: str) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="the LLM preset (default: the servable's offline default, "
-                        "ragbot.acquisition.presets.DEFAULT_RUN_PRESET)")
+                        "ragbot.presets.DEFAULT_RUN_PRESET)")
     parser.add_argument("--print_default_model", action="store_true",
                         help="print the default preset and exit (the Makefile's eval target asks)")
     parser.add_argument("--configs", default=",".join(DEFAULT_CONFIGS),
@@ -365,7 +365,7 @@ def main(argv=None) -> int:
         print(default_model())
         return 0
     model = args.model or default_model()
-    from ragbot.acquisition.presets import PRESETS
+    from ragbot.presets import PRESETS
 
     if model not in PRESETS:
         parser.error(f"unknown preset {model!r}; known: {', '.join(PRESETS)}")

@@ -16,7 +16,7 @@ from ragbot.acquisition.hub import (
     is_llm_folder,
     staging_dir,
 )
-from ragbot.acquisition.presets import Int4Recipe, get_preset
+from ragbot.presets import Int4Recipe, get_preset
 from ragbot.acquisition.weights import compress_weights
 from ragbot.errors import ModelMissingError
 

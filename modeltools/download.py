@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from ragbot.acquisition.llm_export import export_llm
-from ragbot.acquisition.presets import get_preset
+from ragbot.presets import get_preset
 
 from .sizes import folder_size, human_size
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ragbot.acquisition.hub import HubError, is_llm_folder, resolve_source
-from ragbot.acquisition.presets import DEFAULT_RUN_PRESET, get_preset
+from ragbot.presets import DEFAULT_RUN_PRESET, get_preset
 
 from modeltools import SERVABLE_DIR
 

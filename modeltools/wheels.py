@@ -9,7 +9,7 @@ import importlib
 import subprocess
 import sys
 
-from ragbot.acquisition.presets import WheelWeights
+from ragbot.presets import WheelWeights
 from ragbot.errors import ConfigError
 
 

@@ -12,7 +12,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from .acquisition.presets import PRESETS, Preset, get_preset
+from .presets import PRESETS, Preset, get_preset
 from .errors import ConfigError
 
 DEVICES = {"cpu": "CPU", "gpu": "GPU"}

@@ -14,6 +14,8 @@ from probes.knowledge import SERVABLE, rag_env
 from tests.backends.conftest import F32
 from tests.generation import generate
 
+pytestmark = pytest.mark.model
+
 STORY = "<|user|>\nTell me a story</s>\n<|assistant|>\n"
 
 

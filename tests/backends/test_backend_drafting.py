@@ -134,7 +134,7 @@ def test_a_draft_with_another_tokenizer_is_refused_before_loading(tmp_path):
 def test_the_optimum_backend_says_it_decodes_plainly(monkeypatch, tmp_path):
     import dataclasses
 
-    from ragbot.acquisition.presets import PRESETS, DecodingProfile, get_preset
+    from ragbot.presets import PRESETS, DecodingProfile, get_preset
     from ragbot.backends.optimum import decoding_note
     from ragbot.settings import Settings
 

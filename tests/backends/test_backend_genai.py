@@ -10,7 +10,9 @@ import pytest
 from ragbot.errors import GenerationError
 from ragbot.run import GenerationStats
 
-from tests.generation import generate
+from tests.generation import cancel_after_first_chunk, generate
+
+pytestmark = pytest.mark.model
 
 # lengths are forced with ignore_eos where a test needs them: a random model built on
 # another machine stops elsewhere
@@ -76,7 +78,6 @@ def test_four_concurrent_streams_are_batched_and_each_equals_its_solo_run(genai_
 
 
 def test_cancel_one_of_several_stops_it_while_the_others_finish(genai_llm):
-    cancel = threading.Event()
     solo = {i: run(genai_llm, PROMPTS[i], max_new_tokens=150) for i in (1, 2)}
     results = {}
 
@@ -86,27 +87,12 @@ def test_cancel_one_of_several_stops_it_while_the_others_finish(genai_llm):
     others = [threading.Thread(target=worker, args=(i,), kwargs={"max_new_tokens": 150}) for i in (1, 2)]
     for t in others:
         t.start()
-    stats = GenerationStats()
-    stream = generate(genai_llm, STORY, max_new_tokens=1500, ignore_eos=True, cancel_event=cancel, stats=stats)
-    next(stream)
-    cancel.set()
-    cancelled_at = time.monotonic()
-    list(stream)
-    assert time.monotonic() - cancelled_at < 1.0
+    seconds, stats = cancel_after_first_chunk(genai_llm, STORY)
+    assert seconds < 1.0
     assert stats.finish_reason == "cancelled" and stats.completion_tokens < 1500
     for t in others:
         t.join(60)
     assert results == solo  # the others ran to their normal end, untouched
-    deadline = time.monotonic() + 2
-    while genai_llm.engine.active_count and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert genai_llm.engine.active_count == 0
-
-
-def test_abandoned_stream_is_cancelled_in_the_engine(genai_llm):
-    stream = generate(genai_llm, STORY, max_new_tokens=1500, ignore_eos=True)
-    next(stream)
-    stream.close()
     deadline = time.monotonic() + 2
     while genai_llm.engine.active_count and time.monotonic() < deadline:
         time.sleep(0.01)

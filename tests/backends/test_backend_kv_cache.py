@@ -12,6 +12,8 @@ from probes.knowledge import SERVABLE, rag_env
 from tests.generation import generate
 from probes.models import tiny_random_dir
 
+pytestmark = pytest.mark.model
+
 TINYLLAMA = KvShape(layers=22, kv_heads=4, head_dim=64)
 GB = 1024 * MB
 

@@ -12,6 +12,8 @@ from benchmarks import report
 from benchmarks.common import Clock, run_child
 from benchmarks.served import aggregate, decode_figures, questions
 
+pytestmark = pytest.mark.model
+
 
 def test_clock_counts_decode_from_first_to_last_token():
     clock = Clock()

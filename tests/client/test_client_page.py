@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.conftest import free_port
+from probes.host import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"

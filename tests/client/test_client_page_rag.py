@@ -25,7 +25,7 @@ from probes.backend_doubles import backend_env
 from probes.host import free_port, start_host
 from probes.kserve import ask
 from probes.knowledge import KNOWLEDGE, SERVABLE, rag_env, write_knowledge
-from tests.index.conftest import serving_docs, wait_for
+from tests.knowledge.index.conftest import serving_docs, wait_for
 
 needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
 

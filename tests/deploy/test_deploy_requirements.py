@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.host
+
 REPO = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("check_image_tag", REPO / "deploy" / "check_image_tag.py")
 cit = importlib.util.module_from_spec(_spec)

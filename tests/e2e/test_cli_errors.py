@@ -10,6 +10,8 @@ import pytest
 
 from client import cli
 
+pytestmark = pytest.mark.host
+
 MODEL = "python_model"
 
 

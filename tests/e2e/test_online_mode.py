@@ -15,6 +15,8 @@ from probes.knowledge import SERVABLE, write_knowledge
 from probes.host import start_host
 from probes.models import minilm_dir, tiny_random_dir
 
+pytestmark = pytest.mark.host
+
 
 def closed_port_url() -> str:
     with socket.socket() as s:

@@ -7,6 +7,8 @@ import pytest
 
 from client.stream import Done, StreamClient
 
+pytestmark = [pytest.mark.model, pytest.mark.host]
+
 QUESTIONS = [
     ("What colour is the zorblat fruit?", "purple", "zorblat.md"),
     ("What bread does the Quantum Bakery sell?", "sourdough", "quantum_bakery.txt"),

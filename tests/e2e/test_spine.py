@@ -16,6 +16,8 @@ from tritonclient.utils import InferenceServerException
 
 from probes.kserve import ask, prompt_input
 
+pytestmark = pytest.mark.host
+
 MODEL = "python_model"
 
 

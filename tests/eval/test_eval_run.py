@@ -17,7 +17,7 @@ def _results(model="smollm2-135m-instruct"):
 
 
 def test_the_default_preset_is_the_servables_offline_one_and_the_default_configs_are_known():
-    from ragbot.acquisition.presets import DEFAULT_RUN_PRESET
+    from ragbot.presets import DEFAULT_RUN_PRESET
 
     assert default_model() == DEFAULT_RUN_PRESET
     assert {"rag", "closed-book"} <= set(DEFAULT_CONFIGS) <= set(CONFIGS)

@@ -267,6 +267,7 @@ def test_every_question_of_the_shipped_set_is_well_formed():
     assert 100 <= len(questions) <= 120  # ~5 s an answer with the 1.5B: about 10 min per configuration
 
 
+@pytest.mark.host
 def test_make_eval_runs_end_to_end_on_a_few_questions(tmp_path):
     """The harness itself (knowledge base, host, both configurations, results), on the
     real model with the small test embeddings, three questions and three distractors."""

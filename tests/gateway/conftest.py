@@ -8,7 +8,6 @@ the shared `rag_host` (tests/conftest.py).
 from __future__ import annotations
 
 import re
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,26 +15,10 @@ import pytest
 
 from probes.gateway import start_gateway
 from probes.host import free_port, start_host
+from tests.chat_markers import Markers
 
 FIXTURE_CONFIG = Path(__file__).resolve().parent / "fixtures" / "config.json"
 MODELS_ARG = ("--models", "python_model,broken_model")
-
-
-class Markers:
-    """The files the chat fixture's "long:<tag>" mode writes: <tag>.count, then <tag>.closed."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-
-    def count(self, tag: str) -> int:
-        path = self.folder / f"{tag}.count"
-        return int(path.read_text() or 0) if path.exists() else 0
-
-    def wait_closed(self, tag: str, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while not (self.folder / f"{tag}.closed").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return (self.folder / f"{tag}.closed").exists()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ import pytest
 
 from probes.gateway import start_gateway
 
+pytestmark = pytest.mark.host
+
 ECHO = "Echo: {q} | history turns: {n} | end"
 
 
@@ -256,7 +258,8 @@ def test_no_upstream_response_within_idle_timeout_is_504(fixture_host, gateway_m
 def test_round_robin_spreads_streams_over_several_servers(fixture_host, gateway_marker_dir, tmp_path):
     """`--grpc_lb round_robin` with a target of two servers (as a headless Service resolves
     to several pods): new streams alternate between them."""
-    from tests.gateway.conftest import FIXTURE_CONFIG, Markers
+    from tests.chat_markers import Markers
+    from tests.gateway.conftest import FIXTURE_CONFIG
     from probes.host import start_host
 
     second_dir = tmp_path / "second"

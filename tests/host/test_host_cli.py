@@ -1,11 +1,14 @@
 """OVMS's command line: unknown flags are refused (exit 64, EX_USAGE), OVMS flags without
 meaning here are accepted with a warning, single-model/pull modes are refused by name."""
+import pytest
 import subprocess
 import sys
 
 from host_helpers import config
 
 from probes.host import REPO, start_host
+
+pytestmark = pytest.mark.host
 
 
 def run(*args):

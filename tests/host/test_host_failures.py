@@ -15,6 +15,8 @@ from tritonclient.utils import InferenceServerException
 
 from probes.host import start_host
 
+pytestmark = pytest.mark.host
+
 GRAPH_FAILED = "Mediapipe execution failed. MP status - INTERNAL"
 
 

@@ -10,6 +10,8 @@ from host_helpers import FIXTURES, config, http_error, text_input
 
 from probes.host import start_host
 
+pytestmark = pytest.mark.host
+
 ROOT = os.path.join(FIXTURES, "paths")
 
 

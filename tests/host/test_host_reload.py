@@ -20,6 +20,8 @@ from tritonclient.utils import InferenceServerException
 
 from probes.host import start_host
 
+pytestmark = pytest.mark.host
+
 
 @pytest.fixture
 def servable(tmp_path):

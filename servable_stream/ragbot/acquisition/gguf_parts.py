@@ -16,7 +16,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ..errors import ConfigError, WeightsIntegrityError
-from .presets import WheelWeights
+from ..presets import WheelWeights
 
 log = logging.getLogger(__name__)
 

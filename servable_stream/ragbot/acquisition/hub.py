@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import ConfigError, HubError
-from .presets import Preset
+from ..presets import Preset
 
 MODEL_XML = "openvino_model.xml"
 PROBE_TIMEOUT_S = 10.0

