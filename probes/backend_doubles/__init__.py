@@ -14,7 +14,10 @@ The host runs from the repository, so `probes` is importable there; `plugin.py` 
 - `slow-steps` (slow_steps.py): the optimum backend with every decoding step
   RAGBOT_TEST_STEP_DELAY_S longer (a bigger model's pace: streaming and buffering differ).
 
-Each double, with RAGBOT_TEST_PROMPT_LOG set, appends every prompt to that file (prompt_log.py).
+In-process tests of what follows the model use `scripted.ScriptedBackend(tokenizer, text)`: the
+contract with a fixed answer (not registered: a test builds it with the text it needs).
+
+Each registered double, with RAGBOT_TEST_PROMPT_LOG set, appends every prompt to that file (prompt_log.py).
 Their variables are read once, when the double is loaded. This module imports no ragbot.
 """
 from __future__ import annotations

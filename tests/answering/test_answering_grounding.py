@@ -16,6 +16,8 @@ from ragbot.backends.contract import Backend, stream_text
 from ragbot.backends.token_text import LoopGuard
 from ragbot.run import GenerationStats, RunContext
 
+from probes.backend_doubles.scripted import ScriptedBackend
+
 ZORBLAT_TURN = (("user", "What colour is the zorblat fruit?"), ("assistant", "It is purple."))
 
 
@@ -55,20 +57,6 @@ def test_nothing_above_the_cut_off_is_answered_without_the_model(service):
     text, end, run = answer(service, ChatRequest("Tell me a story about dragons"))
     assert text == NOT_COVERED and end.sources == () and end.finish_reason == "stop"
     assert run.stats.completion_tokens == 0 and end.to_wire()["answer"] == NOT_COVERED
-
-
-class ScriptedBackend(Backend):
-    """The real contract with fixed text, so citations can be forced."""
-
-    name = "scripted"
-
-    def __init__(self, tokenizer, text):
-        super().__init__(tokenizer)
-        self.text = text
-
-    def generate(self, prompt, options, run):
-        run.stats.finish_reason = "stop"
-        yield self.text
 
 
 def test_citations_mark_sources_and_catch_numbers_outside_the_passages(service):
