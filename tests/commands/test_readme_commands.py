@@ -35,6 +35,7 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 REACHES = {
     "run": ("-m ovms_host --config_path", "-m gateway --ovms_url", "client/app.py --web_url"),
     "test": ("-m pytest",),
+    "test_fast": ('-m pytest -m "not model and not host and not browser"',),
     "install": (),  # up to date: nothing to do is right
     "models": ("download_model.py --model", "download_embedding_model.py --model"),
     "serve": ("-m ovms_host --config_path",),
