@@ -33,11 +33,13 @@ def write_docs(folder: Path, n: int = N_DOCS, chars: int = DOC_CHARS) -> Path:
 def indexer_for(docs: Path, embeddings, index_dir: Path | None = None):
     """The Indexer the host would build for this docs.txt (Settings' defaults, MiniLM)."""
     from ragbot.knowledge.ingest import Indexer
+    from ragbot.knowledge.local_store import LocalRecords
     from ragbot.settings import Settings
 
     env = {"EMBEDDING_MODEL": "all-MiniLM-L6-v2", "DOCS_FILE": str(docs),
            "INDEX_DIR": str(index_dir) if index_dir else "off"}
-    return Indexer.from_settings(Settings.from_env(Path(docs).parent, env), embeddings)
+    settings = Settings.from_env(Path(docs).parent, env)
+    return Indexer.from_settings(settings, embeddings, LocalRecords(settings.index_dir))
 
 
 def measure(embeddings, n_docs: int = N_DOCS, chars: int = DOC_CHARS, repeats: int = 2) -> dict:

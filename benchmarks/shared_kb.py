@@ -114,7 +114,8 @@ def measure_query(embed_dir: Path) -> dict:
     from ragbot.knowledge import index_store
     from ragbot.knowledge.embeddings import load_embeddings
     from ragbot.knowledge.index import index_from_records
-    from ragbot.knowledge.ingest import RebuildReport, index_key
+    from ragbot.knowledge.ingest import index_key
+    from ragbot.knowledge.rebuild import RebuildReport
     from ragbot.knowledge.postgres import contents, schema, versions
     from ragbot.knowledge.postgres.dsn import connect
 

@@ -4,14 +4,14 @@ OVMS's rules to each (stream_session.py tells which); accepted inputs go to the 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from .errors import HostError
+from .registry import Registry
+from .stream_state import StreamState
+from .stream_worker import StreamWorker
 from .tensors import inputs_from_grpc
 from .timestamps import PARAMETER, request_timestamp
-
-if TYPE_CHECKING:
-    from .stream_session import StreamSession
 
 log = logging.getLogger("ovms_host.stream")
 
@@ -20,12 +20,14 @@ FIRST, SUBSEQUENT = "partial deserialization of first request", \
 
 
 class StreamReader:
-    def __init__(self, session: "StreamSession"):
-        self.session = session
+    def __init__(self, state: StreamState, registry: Registry, worker: StreamWorker):
+        self.state = state
+        self.registry = registry
+        self.worker = worker
         self._last_input_ts: int | None = None
 
     def read(self, request_iterator: Iterator[Any]) -> None:
-        s = self.session
+        s = self.state
         first = True
         try:
             for request in request_iterator:
@@ -49,16 +51,16 @@ class StreamReader:
                 s.end(HostError("UNKNOWN_ERROR"))
             elif s.graph_error is not None:
                 s.end(s.graph_error)
-            elif not s.worker.running:
+            elif not s.worker_running:
                 s.end()
 
     def _open(self, request: Any) -> bool:
         """Bind the stream to the first request's graph; else end the RPC with the status."""
-        s = self.session
+        s = self.state
         try:
             if s.lifecycle.shutting_down:
                 raise HostError("HOST_SHUTTING_DOWN", "not accepting new requests")
-            s.servable = s.registry.for_request(request.model_name)
+            s.servable = self.registry.for_request(request.model_name)
             s.spec, s.node = s.servable.acquire()
         except HostError as e:
             log.info("Stream %s: %s: %s", s.peer, request.model_name, e.message)
@@ -68,7 +70,7 @@ class StreamReader:
         return True
 
     def _accept(self, request: Any, context: str) -> None:
-        s = self.session
+        s = self.state
         with s.lock:
             if s.graph_error is not None:  # the client wrote again: now the RPC ends
                 s.end(s.graph_error)
@@ -92,6 +94,6 @@ class StreamReader:
         packets = inputs_from_grpc(request, s.spec.input_names)
         if packets.tensors:
             self._last_input_ts = ts
-            s.worker.push(packets.tensors, ts)
+            self.worker.push(packets.tensors, ts)
         if packets.error is not None:
             s.send_error(packets.error, context)

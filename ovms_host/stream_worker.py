@@ -7,47 +7,44 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tritonclient.grpc import service_pb2
 
 from .errors import GraphError
 from .node_run import NodeRun, Packet
+from .stream_state import StreamState
 from .tensors import add_to_grpc_response
 from .timestamps import PARAMETER
-
-if TYPE_CHECKING:
-    from .stream_session import StreamSession
 
 log = logging.getLogger("ovms_host.stream")
 
 
 class StreamWorker:
-    def __init__(self, session: "StreamSession"):
-        self.session = session
-        self.pending: deque[tuple[Any, int]] = deque()  # (inputs, timestamp) waiting for the node
-        self.running = False  # read and written under the session's lock
+    def __init__(self, state: StreamState):
+        self.state = state
+        self.pending: deque[tuple[Any, int]] = deque()  # (inputs, timestamp), under the state's lock
 
     def push(self, inputs: Any, ts: int) -> None:
         """Queue a request; start the worker thread unless it runs already."""
-        s = self.session
+        s = self.state
         with s.lock:
             if s.finished:
                 return
             self.pending.append((inputs, ts))
-            if self.running:
+            if s.worker_running:
                 return
-            self.running = True
+            s.worker_running = True
         threading.Thread(target=self._work, daemon=True, name="stream-worker").start()
 
     def _work(self) -> None:
-        s = self.session
+        s = self.state
         with s.lifecycle.workers:
             while True:
                 with s.lock:
                     if not self.pending or s.finished:
                         self.pending.clear()
-                        self.running = False
+                        s.worker_running = False
                         if s.reader_done:
                             s.end()
                         s.release_if_done()
@@ -61,7 +58,7 @@ class StreamWorker:
                     return
 
     def _run(self, run: NodeRun) -> None:
-        s = self.session
+        s = self.state
         try:
             self._send(run.first())
             while run.running:
@@ -81,7 +78,7 @@ class StreamWorker:
             run.close()  # same thread that ran it: runs the servable's finally
 
     def _graph_failed(self, error: GraphError) -> None:
-        s = self.session
+        s = self.state
         cause = error.__cause__
         why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
         log.warning("Stream %s: graph %s failed%s: %s; nothing more is written, the RPC ends at "
@@ -90,13 +87,13 @@ class StreamWorker:
         with s.lock:
             s.graph_error = error
             self.pending.clear()
-            self.running = False
+            s.worker_running = False
             if s.reader_done:
                 s.end(error)
             s.release_if_done()
 
     def _send(self, packets: list[Packet]) -> None:
-        s = self.session
+        s = self.state
         for p in packets:
             if s.finished:
                 return

@@ -8,9 +8,11 @@ def make_indexer(docs: Path, embeddings, *, policy=None, chunk_size: int = 1000,
                  index_dir: Path | None = None, embedding_model: str = "all-MiniLM-L6-v2"):
     from ragbot.knowledge.fetching import FetchPolicy
     from ragbot.knowledge.ingest import Indexer
+    from ragbot.knowledge.local_store import LocalRecords
 
     return Indexer(docs, embeddings, embedding_model=embedding_model, chunk_size=chunk_size,
-                   chunk_overlap=chunk_overlap, policy=policy or FetchPolicy(), index_dir=index_dir)
+                   chunk_overlap=chunk_overlap, policy=policy or FetchPolicy(),
+                   records=LocalRecords(index_dir))
 
 
 def build_index(docs: Path, embeddings, **kw):

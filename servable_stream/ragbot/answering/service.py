@@ -26,7 +26,8 @@ from ..backends.loading import load_backend
 from ..errors import InvalidRequestError, OverloadedError, ServiceClosedError
 from ..knowledge.embeddings import load_embeddings
 from ..knowledge.status import knowledge_status
-from ..knowledge.store import KnowledgeStore, open_store
+from ..knowledge.open_store import open_store
+from ..knowledge.store import KnowledgeStore
 from ..run import RunContext
 from ..settings import Settings
 from .admission import Admission

@@ -22,8 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -46,90 +45,14 @@ from .keywords import terms
 from .index import KnowledgeIndex, embed_in_order, index_from_records
 from .index_store import VERSION as FORMAT_VERSION
 from .index_store import DocRecord, IndexKey
+from .rebuild import PROGRESS_MIN_ENTRIES, RebuildProgress, RebuildReport
 from .store import RecordStore
+from .times import utc_iso
 
 log = logging.getLogger(__name__)
 
 PROGRESS_MIN_CHUNKS = 200  # show a progress bar when embedding at least this many
-PROGRESS_MIN_ENTRIES = 20  # log how far a rebuild is for lists at least this long
-PROGRESS_EVERY_SECONDS = 10.0  # ... at each quarter, and at least this often
 EMBED_BATCH = 64  # chunks of consecutive new documents embedded together
-
-
-def utc_iso(epoch: float | None) -> str | None:
-    """`2026-12-02T00:10:00Z` for log lines and the status JSON; None stays None."""
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class RebuildReport:
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)  # not_modified ones included
-    not_modified: list[str] = field(default_factory=list)  # URLs that answered 304
-    stale: list[tuple[str, str]] = field(default_factory=list)  # (entry, "kept the copy from ...")
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (entry, reason): not indexed
-    entries: list[str] = field(default_factory=list)  # docs.txt's entries, in order
-    documents: int = 0
-    chunks: int = 0
-    embedded_chunks: int = 0
-    reused: list[str] = field(default_factory=list)  # new content embedded before: not again
-    seconds: float = 0.0
-    finished_at: float | None = None  # epoch seconds
-    ok: bool = True
-    error: str | None = None
-
-    def summary(self) -> str:
-        text = (f"{self.documents} documents (added {len(self.added)}, changed {len(self.changed)}, "
-                f"removed {len(self.removed)}, unchanged {len(self.unchanged)} "
-                f"({len(self.not_modified)} not modified), stale {len(self.stale)}, skipped "
-                f"{len(self.skipped)}), {self.chunks} chunks ({self.embedded_chunks} embedded"
-                + (f", {len(self.reused)} documents' chunks reused" if self.reused else "")
-                + f") in {self.seconds:.2f} s")
-        if self.stale:
-            text += "; stale: " + "; ".join(f"{e} ({why})" for e, why in self.stale)
-        if self.skipped:
-            text += "; skipped: " + "; ".join(f"{e} ({why})" for e, why in self.skipped)
-        return text
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "RebuildReport":
-        """The report a published version carries (another replica's rebuild)."""
-        known = {f.name for f in fields(cls)}
-        report = cls(**{k: v for k, v in data.items() if k in known})
-        report.stale = [tuple(p) for p in report.stale]
-        report.skipped = [tuple(p) for p in report.skipped]
-        return report
-
-
-@dataclass
-class RebuildProgress:
-    """How far the running rebuild is (read by the status while it runs)."""
-
-    total: int
-    started_at: float = field(default_factory=time.time)  # epoch seconds
-    checked: int = 0
-    _logged_at: float = field(default_factory=time.monotonic, repr=False)
-    _quarter: int = field(default=0, repr=False)
-
-    def step(self) -> None:
-        """One more entry fetched (or failed); a log line at each quarter of a long list."""
-        self.checked += 1
-        if self.total < PROGRESS_MIN_ENTRIES or self.checked == self.total:
-            return
-        quarter = 4 * self.checked // self.total
-        now = time.monotonic()
-        if quarter > self._quarter or now - self._logged_at >= PROGRESS_EVERY_SECONDS:
-            self._quarter, self._logged_at = quarter, now
-            log.info("rebuilding the index: %d of %d documents checked (%d%%) in %.1f s",
-                     self.checked, self.total, 100 * self.checked // self.total,
-                     time.time() - self.started_at)
 
 
 def index_key(embeddings: Embeddings, embedding_model: str, chunk_size: int,
@@ -147,15 +70,13 @@ class Indexer:
 
     def __init__(self, docs_file: Path, embeddings: Embeddings, *, embedding_model: str,
                  chunk_size: int, chunk_overlap: int, policy: FetchPolicy,
-                 index_dir: Path | None = None, records: RecordStore | None = None):
-        from .local_store import LocalRecords
-
+                 records: RecordStore):
         self.docs_file = Path(docs_file)
         self.embeddings = embeddings
         self.embedding_model = embedding_model
         self.chunk_size, self.chunk_overlap = chunk_size, chunk_overlap
         self.policy = policy
-        self.records: RecordStore = records if records is not None else LocalRecords(index_dir)
+        self.records = records  # where documents' chunks and vectors live (local_store, postgres)
         self.listeners: list[Callable[[RebuildReport], None]] = []
         self.last_report: RebuildReport | None = None
         self.fingerprint: str | None = None  # docs_fingerprint of the last successful rebuild
@@ -166,14 +87,14 @@ class Indexer:
 
     @classmethod
     def from_settings(cls, settings: Settings, embeddings: Embeddings,
-                      records: RecordStore | None = None) -> "Indexer":
+                      records: RecordStore) -> "Indexer":
         return cls(
             settings.docs_file, embeddings, embedding_model=settings.embedding_index_name,
             chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
             policy=FetchPolicy(max_bytes=settings.docs_max_bytes,
                                timeout=settings.docs_fetch_timeout,
                                allow_private=settings.docs_allow_private_urls),
-            index_dir=settings.index_dir, records=records,
+            records=records,
         )
 
     def current_fingerprint(self) -> str:

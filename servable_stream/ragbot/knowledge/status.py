@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from .documents import REMOVED
 from .index import KnowledgeIndex
-from .ingest import RebuildProgress, RebuildReport, utc_iso
+from .rebuild import RebuildProgress, RebuildReport
+from .times import utc_iso
 
 OK, STALE, SKIPPED = "ok", "stale", "skipped"
 

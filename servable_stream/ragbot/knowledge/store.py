@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from langchain_core.documents import Document
 
+from .times import utc_iso
+
 if TYPE_CHECKING:
-    from ..settings import Settings
     from .index import IndexHolder
     from .index_store import DocRecord, IndexKey
-    from .ingest import RebuildProgress, RebuildReport
+    from .rebuild import RebuildProgress, RebuildReport
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,6 @@ class PublishedVersion:
     instance: str = ""  # the publishing process's store instance (its own versions it swaps itself)
 
     def to_json(self) -> dict:
-        from .ingest import utc_iso
-
         return {"id": self.id, "writer": self.writer, "published": utc_iso(self.published_at),
                 "documents": self.documents, "chunks": self.chunks}
 
@@ -100,14 +99,3 @@ class KnowledgeStore(Protocol):
 
     def close(self) -> None:
         """Stop watching, following and writing."""
-
-
-def open_store(settings: "Settings", embeddings) -> KnowledgeStore:
-    """The store KNOWLEDGE_STORE names (not started)."""
-    if settings.knowledge_store == "postgres":
-        from .postgres.store import SharedStore
-
-        return SharedStore(settings, embeddings)
-    from .local_store import LocalStore
-
-    return LocalStore(settings, embeddings)

@@ -9,7 +9,7 @@ import time
 from typing import Callable
 
 from ... import metrics
-from ..ingest import utc_iso
+from ..times import utc_iso
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from ..index import KnowledgeIndex, index_from_records
 from ..index_store import DocRecord
-from ..ingest import RebuildReport
+from ..rebuild import RebuildReport
 from ..store import PublishedVersion, StoredContent
 from . import contents
 from .schema import CHANNEL
