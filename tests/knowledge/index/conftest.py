@@ -18,13 +18,7 @@ from tests.local_http import LOCAL, serving
 from tests.knowledge.documents.conftest import only_local_connections  # noqa: E402,F401
 
 
-@pytest.fixture(scope="session")
-def embeddings():
-    from ragbot.knowledge.embeddings import load_embeddings
-
-    from probes.models import minilm_dir
-
-    return load_embeddings(minilm_dir(), "all-MiniLM-L6-v2")
+# `embeddings`: the session's one all-MiniLM-L6-v2 (tests/conftest.py)
 
 
 class CountingEmbeddings(Embeddings):

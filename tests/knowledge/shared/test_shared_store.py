@@ -19,7 +19,7 @@ from ragbot.knowledge.store import PublishedVersion
 from ragbot.settings import Settings
 
 from probes.knowledge import SERVABLE, write_knowledge
-from tests.knowledge.index.conftest import CountingEmbeddings, embeddings, wait_for  # noqa: F401 - fixture
+from tests.knowledge.index.conftest import CountingEmbeddings, wait_for
 from tests.knowledge.shared.conftest import sql
 
 QUESTIONS = ["What colour is the zorblat fruit?", "When does the bakery open?", "Silverrun 840",
