@@ -112,6 +112,23 @@ def test_a_writer_whose_session_dies_steps_down_and_writing_goes_on(tmp_path, pg
                         s.holder.current.search("Silverrun length", 1)[0].doc.page_content, timeout=15)
 
 
+def test_a_writer_steps_down_as_soon_as_the_database_is_seen_lost(tmp_path, pg_dsn, embeddings, stores,
+                                                                  caplog):
+    """A restarted database drops every session and the lock with it: the writer must not wait
+    for its next poll (60 s here) to stop calling itself the writer, or a replica that took the
+    lock meanwhile would be a second one in the status."""
+    caplog.set_level(logging.INFO, logger="ragbot")
+    docs = write_knowledge(tmp_path)
+    a = stores(SharedStore(settings_for(docs, pg_dsn, "a", KNOWLEDGE_POLL_SECONDS="60"), embeddings))
+    assert a.is_writer
+    lost = writer_backend(pg_dsn, a)
+    sql(pg_dsn, "SELECT pg_terminate_backend(%s)", lost)
+    a.health.lost("the follower saw the database go")  # what the follower reports when it does
+    assert wait_for(lambda: "this replica (a) is no longer the knowledge writer" in caplog.text, timeout=10)
+    # alone, it takes the (free) lock again at once, on a new session
+    assert wait_for(lambda: a.is_writer, timeout=10) and writer_backend(pg_dsn, a) != lost
+
+
 def test_a_reader_that_gets_no_notification_still_follows_by_polling(tmp_path, pg_dsn, embeddings,
                                                                      stores, monkeypatch):
     docs = write_knowledge(tmp_path)

@@ -7,7 +7,9 @@ connection dies, so another candidate takes over at its next try. The writer doe
 writing on that same connection (`WriterSession.use`): once the connection is gone, so is
 every right to write, and a writer cut off from the database cannot publish over its
 successor. The writer checks its connection every poll too, so it notices a lost database
-and steps down at once.
+and steps down at once; sooner when the store's health saw the database go (`wake`): a
+restarted database has dropped every session and with it the lock, so a writer that waited
+for its next poll would still call itself the writer while another replica already is.
 """
 from __future__ import annotations
 
@@ -73,6 +75,7 @@ class WriterElection:
         self._application, self._scrub = application, scrub
         self._on_gain, self._on_loss, self._on_error = on_gain, on_loss, on_error
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="knowledge-election", daemon=True)
         self.session: WriterSession | None = None
 
@@ -84,9 +87,14 @@ class WriterElection:
     def is_writer(self) -> bool:
         return self.session is not None and self.session.alive
 
+    def wake(self) -> None:
+        """Check the session (or try for the lock) now rather than at the next poll."""
+        self._wake.set()
+
     def stop(self) -> None:
         """No more tries, no new term (the session, if any, stays until `release`)."""
         self._stopping.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join()
 
@@ -101,7 +109,8 @@ class WriterElection:
             elif not self.session.check():
                 self._end("its database session was lost", notify=True)
                 continue  # try again at once: the database may be back already
-            self._stopping.wait(self._poll)
+            self._wake.wait(self._poll)
+            self._wake.clear()
 
     def _try(self) -> None:
         import psycopg

@@ -23,6 +23,7 @@ class StoreHealth:
         self.lost_at: float | None = None  # epoch seconds
         self.error: str | None = None
         self.losses = 0
+        self.on_lost: Callable[[], None] | None = None  # told once per loss (the election wakes)
 
     def ok(self) -> None:
         with self._lock:
@@ -41,6 +42,8 @@ class StoreHealth:
                 self.losses += 1
             self.connected, self.error = False, error
         metrics.record_store(up=False)
+        if first and self.on_lost is not None:
+            self.on_lost()
         if first:
             log.warning("knowledge store %s unreachable (%s): answering from %s until it is back",
                         self.where, error, self._serving())

@@ -107,6 +107,7 @@ class SharedStore:
         self._election = WriterElection(
             self.settings.knowledge_dsn, schema.writer_lock_id(self.skey), poll, app, self.scrub,
             on_gain=self._gained, on_loss=self._lost, on_error=self.health.lost).start()
+        self.health.on_lost = self._election.wake  # a lost database took the writer's lock along
         self._follower = VersionFollower(self.settings.knowledge_dsn, self.skey, poll, app,
                                          self.scrub, self.health, self._follow).start()
         self._wait_for_a_version()
