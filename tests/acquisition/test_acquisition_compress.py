@@ -57,3 +57,13 @@ def test_missing_source_is_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "download_model.py --model tiny-random" in result.stderr
+
+
+def test_int4_variant_records_its_groups_for_dynamic_quantization(compressed_models):
+    """NNCF's record in the IR is what the backends match dynamic quantization to
+    (weight_groups.py): the tiny model's INT4 recipe has groups of 32, INT8 none."""
+    from ragbot.backends.weight_groups import int4_group_size
+
+    assert int4_group_size(compressed_models.folders["INT4"] / "openvino_model.xml") == 32
+    assert int4_group_size(compressed_models.folders["INT8"] / "openvino_model.xml") is None
+    assert int4_group_size(compressed_models.folders["FP32"] / "openvino_model.xml") is None

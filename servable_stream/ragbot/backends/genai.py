@@ -23,6 +23,7 @@ from .drafting import Drafting, check_draft_folder
 from .folder_tokenizer import FolderTokenizer
 from .genai_engine import ContinuousBatchingEngine, ids_tensor
 from .kv_cache import KvCachePlan, log_plan, plan_kv_cache, scheduler_fields
+from .weight_groups import matched_dynamic_quantization
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,13 @@ SCHEDULER = {
 GENAI_PROPERTIES: dict = {"CPU": {"KV_CACHE_PRECISION": "u8"}}
 
 
-def engine_properties(ov_config: dict, device: str = "CPU") -> dict:
-    """What the engine is given: our defaults for the device under OV_CONFIG (an empty value
-    drops a key). Applied to OV_CONFIG as given, once for the plan and once in make_pipeline:
-    merged twice, an empty value would bring the default back."""
-    merged = {**GENAI_PROPERTIES.get(device.split(".")[0], {}), **ov_config}
+def engine_properties(ov_config: dict, device: str = "CPU", model_dir: Path | None = None) -> dict:
+    """What the engine is given: our defaults for the device (and dynamic quantization in the
+    model's INT4 groups, weight_groups.py) under OV_CONFIG (an empty value drops a key).
+    Applied to OV_CONFIG as given, once for the plan and once in make_pipeline: merged twice,
+    an empty value would bring the default back."""
+    merged = {**GENAI_PROPERTIES.get(device.split(".")[0], {}),
+              **matched_dynamic_quantization(model_dir, device, ov_config), **ov_config}
     return {k: v for k, v in merged.items() if v != ""}
 
 
@@ -129,7 +132,7 @@ def make_pipeline(model_dir, device: str, properties: dict, scheduler: dict | No
     blocks as the LLM."""
     import openvino_genai as ov_genai
 
-    props = engine_properties(properties, device)
+    props = engine_properties(properties, device, model_dir)
     if kv_plan is None:
         kv_plan = plan_kv_cache(model_dir, device, props, context_window=2048,
                                 max_concurrent_streams=1, max_num_seqs=1)
@@ -186,7 +189,7 @@ def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBacken
     tokenizer = FolderTokenizer.load(settings.llm_model_dir)
     drafting = Drafting.from_settings(settings)
     check_draft_folder(drafting, tokenizer)
-    props = engine_properties(dict(settings.ov_config), settings.device)
+    props = engine_properties(dict(settings.ov_config), settings.device, settings.llm_model_dir)
     plan = {"context_window": settings.preset.context_window,
             "max_concurrent_streams": settings.max_concurrent_streams,
             "max_num_seqs": int({**SCHEDULER, **(scheduler or {})}["max_num_seqs"])}
@@ -199,6 +202,7 @@ def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBacken
     pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler, kv_plan,
                          drafting, draft_plan)
     log_plan(kv_plan)
+    log.info("LLM engine properties: %s", props)
     if draft_plan is not None:
         log_plan(draft_plan, "draft model's KV cache")
     weights = {"LLM": Path(settings.llm_model_dir) / "openvino_model.bin"}

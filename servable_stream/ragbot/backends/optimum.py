@@ -18,6 +18,7 @@ from ..mapped_weights import log_released, releasing
 from ..run import RunContext
 from ..settings import Settings
 from .contract import Backend, GenerationOptions, stream_text
+from .weight_groups import matched_dynamic_quantization
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +158,9 @@ def load_optimum(settings: Settings) -> OptimumBackend:
 
     started = time.monotonic()
     tokenizer = AutoTokenizer.from_pretrained(str(settings.llm_model_dir))
-    model = OVModelForCausalLM.from_pretrained(
-        str(settings.llm_model_dir), device=settings.device, ov_config=dict(settings.ov_config)
-    )
+    ov_config = {**matched_dynamic_quantization(settings.llm_model_dir, settings.device, settings.ov_config),
+                 **settings.ov_config}
+    model = OVModelForCausalLM.from_pretrained(str(settings.llm_model_dir), device=settings.device, ov_config=ov_config)
     weights = settings.llm_model_dir / "openvino_model.bin"
     with releasing([weights]) as released:  # OpenVINO's infer lets go of the GIL: given back meanwhile
         warm_up(model, tokenizer)
