@@ -74,6 +74,8 @@ CONFIGS = {
                env={"LLM_BACKEND": "genai"}),
         Config("genai-kv-bf16", "as genai with the KV cache in bf16 (KV_CACHE_PRECISION)",
                env={"LLM_BACKEND": "genai", "OV_CONFIG": '{"KV_CACHE_PRECISION": "bf16"}'}),
+        Config("rag-no-lookup", "as rag with prompt lookup decoding off (PROMPT_LOOKUP=off): "
+               "what the decoding mode does to the marks", env={"PROMPT_LOOKUP": "off"}),
         Config("closed-book", "control: the same questions, no passages (retrieval off)",
                request={"retrieval": False}),
     )
