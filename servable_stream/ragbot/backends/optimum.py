@@ -161,6 +161,7 @@ def load_optimum(settings: Settings) -> OptimumBackend:
     ov_config = {**matched_dynamic_quantization(settings.llm_model_dir, settings.device, settings.ov_config),
                  **settings.ov_config}
     model = OVModelForCausalLM.from_pretrained(str(settings.llm_model_dir), device=settings.device, ov_config=ov_config)
+    log.info("LLM engine properties: %s", ov_config)
     weights = settings.llm_model_dir / "openvino_model.bin"
     with releasing([weights]) as released:  # OpenVINO's infer lets go of the GIL: given back meanwhile
         warm_up(model, tokenizer)
