@@ -42,9 +42,9 @@ class StoreHealth:
                 self.losses += 1
             self.connected, self.error = False, error
         metrics.record_store(up=False)
-        if first and self.on_lost is not None:
-            self.on_lost()
         if first:
+            if self.on_lost is not None:
+                self.on_lost()
             log.warning("knowledge store %s unreachable (%s): answering from %s until it is back",
                         self.where, error, self._serving())
 
