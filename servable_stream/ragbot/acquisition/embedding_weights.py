@@ -2,9 +2,10 @@
 
 sentence-transformers exports the IR with FP32 weights (all-mpnet-base-v2: 436 MB). NNCF's
 data-free weight compression (INT8, asymmetric, per channel) stores them in a quarter of
-that. Measured on all-mpnet-base-v2 (eval/README.md, "INT8 weights"): 71 MB less resident
-memory when served, 14% faster embedding, cosine to the FP32 vectors ≥ 0.999 on text none of
-this was tuned on, and `make eval` retrieval identical question for question.
+that. Measured on all-mpnet-base-v2: the served 1.5B stack 83 MB smaller after its answers and
+317 MB lower at its loading peak (benchmarks/README.md, "INT8-weight embeddings"), embedding
+14% faster, cosine to the FP32-weight vectors ≥ 0.999, and `make eval` retrieval identical
+question for question (eval/README.md, the 1.5B section).
 
 Full INT8 (weights and activations, EMBEDDING_PRECISION=int8, embedding_int8.py) calibrates
 from the FP32 weights, so it is written before this runs (modeltools/embeddings.py).
@@ -20,7 +21,6 @@ from ..ir_record import weight_compression
 log = logging.getLogger(__name__)
 
 IR = Path("openvino") / "openvino_model.xml"
-MODE = "int8_asym"
 
 
 def weights_compressed(model_xml: Path) -> str | None:
