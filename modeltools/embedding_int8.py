@@ -40,12 +40,11 @@ def quantize_embedding_model(folder: Path, samples: int = CALIBRATION_SAMPLES) -
     """Write <folder>/openvino/openvino_model_int8.xml from the FP32 IR; return its path."""
     import nncf
     import openvino as ov
+    from ragbot.errors import ConfigError
+    from ragbot.ir_record import compression_mode
     from ragbot.knowledge.ov_encoder import IR_FILES, OpenVINOEncoder, ir_path
 
-    from ragbot.acquisition.embedding_weights import weights_compressed
-    from ragbot.errors import ConfigError
-
-    if weights_compressed(ir_path(folder, "fp32")):
+    if compression_mode(ir_path(folder, "fp32")):
         # calibrating on already compressed weights gives vectors far from the model's (cosine
         # ~0.6 measured on all-mpnet-base-v2): it needs the FP32 weights
         raise ConfigError(f"{ir_path(folder, 'fp32')} has INT8 weights; write both IRs from the "

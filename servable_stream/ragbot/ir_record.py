@@ -25,3 +25,8 @@ def weight_compression(model_xml: Path) -> dict[str, str] | None:
         return None
     block = blocks[-1]  # the last compression applied is the one the weights carry
     return {name: value for name in ("mode", "group_size") if (value := _value(block, name)) is not None}
+
+
+def compression_mode(model_xml: Path) -> str | None:
+    """The mode NNCF compressed the IR's weights with ("int8_asym", "int4_sym"), None if none."""
+    return (weight_compression(model_xml) or {}).get("mode")

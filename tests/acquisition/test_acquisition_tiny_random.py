@@ -60,7 +60,7 @@ def test_embedding_weights_are_stored_in_int8_and_embed_as_the_fp32_weights_do()
     # file, less memory served); the vectors stay those of the FP32 weights (--fp32_weights,
     # as the INT8 test folder is written)
     import numpy as np
-    from ragbot.acquisition.embedding_weights import weights_compressed
+    from ragbot.ir_record import compression_mode
     from ragbot.knowledge.embeddings import load_embeddings
 
     from probes.models import minilm_int8_dir
@@ -68,8 +68,8 @@ def test_embedding_weights_are_stored_in_int8_and_embed_as_the_fp32_weights_do()
 
     fp32 = minilm_int8_dir()
     ir = "openvino/openvino_model"
-    assert weights_compressed(minilm_dir() / f"{ir}.xml") == "int8_asym"
-    assert weights_compressed(fp32 / f"{ir}.xml") is None
+    assert compression_mode(minilm_dir() / f"{ir}.xml") == "int8_asym"
+    assert compression_mode(fp32 / f"{ir}.xml") is None
     assert (minilm_dir() / f"{ir}.bin").stat().st_size < 0.3 * (fp32 / f"{ir}.bin").stat().st_size
     texts = eval_chunks()[:40] + ["When does the bakery open?"]
     int8w, full = load_embeddings(minilm_dir(), "all-MiniLM-L6-v2"), load_embeddings(fp32, "all-MiniLM-L6-v2")

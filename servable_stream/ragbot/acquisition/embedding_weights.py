@@ -16,16 +16,11 @@ import logging
 import time
 from pathlib import Path
 
-from ..ir_record import weight_compression
+from ..ir_record import compression_mode
 
 log = logging.getLogger(__name__)
 
 IR = Path("openvino") / "openvino_model.xml"
-
-
-def weights_compressed(model_xml: Path) -> str | None:
-    """The NNCF weight-compression mode the IR records (e.g. "int8_asym"), None if none."""
-    return (weight_compression(model_xml) or {}).get("mode")
 
 
 def compress_embedding_weights(folder: Path) -> Path:
@@ -36,7 +31,7 @@ def compress_embedding_weights(folder: Path) -> Path:
     import openvino as ov
 
     xml = Path(folder) / IR
-    if weights_compressed(xml):
+    if compression_mode(xml):
         return xml
     started = time.monotonic()
     before = xml.with_suffix(".bin").stat().st_size

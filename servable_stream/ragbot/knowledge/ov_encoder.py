@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, ModelMissingError
-from ..ir_record import weight_compression
+from ..ir_record import compression_mode
 from ..mapped_weights import log_released, releasing
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class OpenVINOEncoder:
         self.precision = precision
         # "int8_asym" for an IR whose weights NNCF compressed (acquisition/embedding_weights.py):
         # its vectors differ slightly from the FP32 weights', so the stored index is keyed by it
-        self.weights = (weight_compression(path) or {}).get("mode")
+        self.weights = compression_mode(path)
         self.max_length = max_seq_length(folder)
         self.pooling = pooling_mode(folder)
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
