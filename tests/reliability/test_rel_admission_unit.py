@@ -108,3 +108,17 @@ def test_a_question_that_ends_without_text_stops_holding_back_background(monkeyp
     started = time.monotonic()
     adm.admit(background=True).release()
     assert time.monotonic() - started < 1.0
+
+
+def test_idle_hook_runs_when_the_last_answer_ends_with_none_waiting():
+    calls = []
+    adm = Admission(max_active=2, max_queued=1, on_idle=lambda: calls.append(adm.active))
+    a, b = adm.admit(), adm.admit()
+    a.release()
+    assert calls == []  # b still generating
+    b.release()
+    b.release()  # idempotent: no second idle call
+    assert calls == [0]
+    c = adm.admit()
+    c.release()
+    assert calls == [0, 0]

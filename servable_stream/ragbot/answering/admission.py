@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import Callable
 
 from .. import metrics
 from ..errors import OverloadedError
@@ -53,10 +54,14 @@ class Slot:
 
 
 class Admission:
-    def __init__(self, max_active: int, max_queued: int):
+    """`on_idle` (optional) is called, outside the lock, each time the last active request is
+    released with none waiting: the server has gone quiet (RagService trims the heap then)."""
+
+    def __init__(self, max_active: int, max_queued: int, on_idle: Callable[[], None] | None = None):
         if max_active < 1 or max_queued < 0:
             raise ValueError("max_active must be >= 1 and max_queued >= 0")
         self.max_active = max_active
+        self.on_idle = on_idle
         self.max_queued = max_queued
         self._cond = threading.Condition()
         self._active = 0
@@ -153,3 +158,6 @@ class Admission:
             self._active -= 1
             metrics.ACTIVE_STREAMS.dec()
             self._cond.notify_all()
+            idle = self._active == 0 and not self._queue
+        if idle and self.on_idle is not None:
+            self.on_idle()

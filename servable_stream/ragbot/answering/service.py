@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import Callable, Iterator
 
-from .. import metrics, ops_port
+from .. import heap, metrics, ops_port
 from ..acquisition.online import embedding_folder
 from ..backends.contract import Backend
 from ..backends.loading import load_backend
@@ -100,8 +100,10 @@ class RagService:
         self.holder.listeners.append(_record_index)
         knowledge.listeners.append(
             lambda r: metrics.record_rebuild(r.ok, r.seconds, r.embedded_chunks))
+        knowledge.listeners.append(lambda r: heap.trim())  # what the rebuild freed (heap.py)
         self._chain = AnswerChain(self.holder, backend, settings)
-        self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests)
+        self._admission = Admission(settings.max_concurrent_streams, settings.max_queued_requests,
+                                    on_idle=heap.trim)
         self._closed = False
 
     @classmethod
@@ -124,6 +126,7 @@ class RagService:
             backend.close()
             raise
         ops_port.publish_status(service.status)
+        heap.trim()  # what loading the models freed
         log.info("RAG service ready in %.1f s", time.monotonic() - started)
         return service
 
