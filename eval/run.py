@@ -76,6 +76,8 @@ CONFIGS = {
                env={"LLM_BACKEND": "genai", "OV_CONFIG": '{"KV_CACHE_PRECISION": "bf16"}'}),
         Config("rag-no-lookup", "as rag with prompt lookup decoding off (PROMPT_LOOKUP=off): "
                "what the decoding mode does to the marks", env={"PROMPT_LOOKUP": "off"}),
+        Config("rag-reflow", "as rag with the passages' wrapped lines joined into paragraphs "
+               "(PASSAGE_REFLOW=on)", env={"PASSAGE_REFLOW": "on"}),
         Config("closed-book", "control: the same questions, no passages (retrieval off)",
                request={"retrieval": False}),
     )

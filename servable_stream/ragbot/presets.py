@@ -65,6 +65,8 @@ class AnsweringProfile:
     # ATTRIBUTE_CITATIONS: an answer that cites no passage gets the one holding its facts
     # appended ("[2]"), marked as the servable's in end_signal's attributed_citations
     attribute_citations: bool = False
+    # PASSAGE_REFLOW: hard-wrapped prose in the passages joined into paragraphs (answering/reflow.py)
+    passage_reflow: bool = False
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Settings:
     """Every knob, typed; each default is declared here and nowhere else (README lists the
     environment variables), except the answering ones a preset tunes for its model
     (presets.AnsweringProfile: TOP_K, MAX_DOCUMENTS, PROMPT, PROMPT_EXAMPLES, ATTRIBUTE_CITATIONS,
+    PASSAGE_REFLOW,
     MAX_NEW_TOKENS, CHUNK_SIZE, CHUNK_OVERLAP), LLM_BACKEND and the decoding ones
     (presets.DecodingProfile: PROMPT_LOOKUP, DRAFT_MODEL, NUM_ASSISTANT_TOKENS, MAX_NGRAM_SIZE):
     from_env takes those from the selected preset."""
@@ -55,6 +56,7 @@ class Settings:
     prompt_examples: bool = False  # PROMPT_EXAMPLES: two worked turns (cite; say "not there")
     prompt: str = "plain"  # PROMPT: the instructions' wording: plain | grounded
     attribute_citations: bool = False  # ATTRIBUTE_CITATIONS: cite the best passage for an uncited answer
+    passage_reflow: bool = False  # PASSAGE_REFLOW: wrapped lines of the passages joined in the prompt
     chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
     chunk_overlap: int = 200  # CHUNK_OVERLAP
     llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai | a plugin's (from_env: the preset's default)
@@ -145,6 +147,7 @@ class Settings:
             prompt_examples=env.bool("PROMPT_EXAMPLES", profile.prompt_examples),
             prompt=env.choice("PROMPT", profile.prompt, PROMPTS),
             attribute_citations=env.bool("ATTRIBUTE_CITATIONS", profile.attribute_citations),
+            passage_reflow=env.bool("PASSAGE_REFLOW", profile.passage_reflow),
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             llm_backend=llm_backend,

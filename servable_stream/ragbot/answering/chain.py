@@ -43,7 +43,7 @@ class AnswerChain:
         self.policy = RetrievalPolicy(top_k=settings.top_k, min_score=settings.min_score,
                                       mode=settings.retrieval_mode, max_documents=settings.max_documents)
         self.style = PromptStyle(identity=settings.preset.system_prompt, examples=settings.prompt_examples,
-                                 wording=settings.prompt)
+                                 wording=settings.prompt, reflow=settings.passage_reflow)
 
     def stream(self, request: ChatRequest, run: RunContext) -> Iterator[Event]:
         settings = self.settings
@@ -70,7 +70,7 @@ class AnswerChain:
         options = GenerationOptions(max_new_tokens=fitted.max_new_tokens, temperature=request.temperature,
                                     ignore_eos=request.ignore_eos, loop_guard=request.loop_guard)
         renumbering = CitationRenumbering(len(fitted.hits)) if request.renumber_citations else None
-        passages = [passage_text(hit[0]) for hit in fitted.hits]
+        passages = [passage_text(hit[0], self.style.reflow) for hit in fitted.hits]
         raw = []
         for piece in self.backend.generate(fitted.prompt, options, run):
             raw.append(piece)

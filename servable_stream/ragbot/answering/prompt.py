@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 from langchain_core.documents import Document
 
+from .reflow import reflow
+
 log = logging.getLogger(__name__)
 
 # The refusal every wording asks for (the page, the eval and the gateway recognise it).
@@ -67,20 +69,24 @@ def neutralise(text: str) -> str:
     return _MARKERS.sub(lambda m: " ".join(m.group(0)), text)
 
 
-def format_context(hits: Sequence) -> str:
+def format_context(hits: Sequence, reflowed: bool = False) -> str:
     """Numbered, delimited passages, each headed by where it comes from (title > section,
-    page); passage text is neutralised."""
+    page); passage text is neutralised (and, `reflowed`, its wrapped lines joined)."""
     blocks = []
     for number, hit in enumerate(hits, start=1):
-        text = neutralise(hit[0].page_content)
+        text = neutralise(passage_body(hit[0], reflowed))
         blocks.append(f"[{number}] {passage_heading(hit[0])}\n<<<\n{text}\n>>>")
     return "\n\n".join(blocks)
 
 
-def passage_text(doc: Document) -> str:
+def passage_body(doc: Document, reflowed: bool = False) -> str:
+    return reflow(doc.page_content) if reflowed else doc.page_content
+
+
+def passage_text(doc: Document, reflowed: bool = False) -> str:
     """A passage as the model saw it: heading line, then text (what citations are checked
     against)."""
-    return f"{passage_heading(doc)}\n{doc.page_content}"
+    return f"{passage_heading(doc)}\n{passage_body(doc, reflowed)}"
 
 
 def passage_heading(doc: Document) -> str:
@@ -141,9 +147,9 @@ def instruction_texts() -> tuple[str, ...]:
             *(content for examples in EXAMPLES_FOR.values() for _, content in examples))
 
 
-def turn_message(question: str, hits: Sequence) -> str:
+def turn_message(question: str, hits: Sequence, reflowed: bool = False) -> str:
     """This turn's user message: its passages (or the no-context note), then the question."""
-    context = f"Passages:\n{format_context(hits)}" if hits else NO_CONTEXT
+    context = f"Passages:\n{format_context(hits, reflowed)}" if hits else NO_CONTEXT
     return f"{context}\n\nQuestion: {neutralise(question)}"
 
 
@@ -154,6 +160,7 @@ class PromptStyle:
     identity: str = ""  # the preset's own system prompt
     examples: bool = False  # PROMPT_EXAMPLES: the wording's worked turns (EXAMPLES_FOR)
     wording: str = "plain"  # PROMPT: the instructions (WORDINGS)
+    reflow: bool = False  # PASSAGE_REFLOW: the passages' wrapped lines joined (reflow.py)
 
 
 def build_messages(
@@ -171,7 +178,7 @@ def build_messages(
                          for role, content in EXAMPLES_FOR[style.wording]]
     # the client's turns cannot smuggle in a system turn either
     messages += [{"role": role, "content": neutralise(content)} for role, content in history]
-    last = neutralise(question) if closed_book else turn_message(question, hits)
+    last = neutralise(question) if closed_book else turn_message(question, hits, style.reflow)
     messages.append({"role": "user", "content": last})
     return messages
 
