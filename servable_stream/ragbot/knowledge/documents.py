@@ -108,7 +108,12 @@ def split_raw(raw: RawDocument, splitter: RecursiveCharacterTextSplitter) -> lis
     chunks = []
     for page in pages:
         title = page.title or _title(page.text, raw.location)
-        parts = sections(page.text, title) if page.headings else [("", page.text)]
+        if page.headings:
+            parts = sections(page.text, title)
+        elif page.page is None:  # plain text: underlined and numbered headings (plain_sections)
+            parts = plain_sections(page.text, title)
+        else:
+            parts = [("", page.text)]
         # the title heads every passage of the document: it cannot carry orders either
         title = remove_directives(title)[0] or Path(raw.location).name
         for section, body in parts:
@@ -162,6 +167,84 @@ def sections(text: str, title: str = "") -> list[tuple[str, str]]:
         path[:] = [(lvl, name) for lvl, name in path if lvl < level] + [(level, heading.group(2))]
     flush()
     return out
+
+
+# Plain-text headings. Underlined (reStructuredText, pydoc, the MPL): a short line over a line
+# of one repeated = - * ~ ^ + character at least as long as most of it; levels in the order
+# the characters first appear. Numbered (the Apache licence, RFC-like text): a paragraph that
+# starts "7. Disclaimer of Warranty." (top-level number, a capitalised phrase, then a period or
+# the line's end), only when the document numbers them 1, 2, 3, ... and its sections are
+# longer than a list item's (NUMBERED_MIN_BODY): a list of steps stays one text.
+_UNDERLINE = re.compile(r"^\s*([=\-*~^+])\1{2,}\s*$")
+_SMALL_WORDS = "of|and|or|the|to|for|in|on|by|a|an|with|from|under|not"
+_NUMBERED = re.compile(
+    r"^\s{0,8}(\d{1,2})\.\s+([A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|" + _SMALL_WORDS + r")){0,7})"
+    r"(?:\.\s+(\S.*)|\.?\s*)$")
+NUMBERED_MIN_BODY = 200  # mean characters per numbered section
+HEADING_MAX_CHARS = 100
+
+
+def plain_sections(text: str, title: str = "") -> list[tuple[str, str]]:
+    """(heading path, body) of plain text, as `sections` gives them for Markdown; the whole
+    text as one part when it has no headings this recognises."""
+    lines = [_unframed(line) for line in text.splitlines()]
+    marks: dict[int, tuple[int, str, str]] = {}  # line -> (level, name, rest of the line)
+    levels: list[str] = []
+    skip: set[int] = set()  # underline lines
+    for i in range(len(lines) - 1):
+        line, under = lines[i].strip(), _UNDERLINE.match(lines[i + 1])
+        if (under and line and len(line) <= HEADING_MAX_CHARS and not _UNDERLINE.match(lines[i])
+                and len(lines[i + 1].strip()) >= 0.7 * len(line) and (i == 0 or not lines[i - 1].strip())):
+            char = under.group(1)
+            if char not in levels:
+                levels.append(char)
+            marks[i] = (levels.index(char) + 1, line, "")
+            skip.add(i + 1)
+    numbered = {i: m for i, raw in enumerate(lines)
+                if i not in marks and i not in skip and (i == 0 or not lines[i - 1].strip())
+                and (m := _NUMBERED.match(raw))}
+    numbers = [int(m.group(1)) for m in numbered.values()]
+    if len(numbers) >= 2 and numbers == list(range(1, len(numbers) + 1)) \
+            and len(text) / len(numbers) >= NUMBERED_MIN_BODY:
+        for i, m in numbered.items():
+            marks[i] = (len(levels) + 1, f"{m.group(1)}. {m.group(2)}", m.group(3) or "")
+    if not marks:
+        return [("", text)]
+    out: list[tuple[str, str]] = []
+    path: list[tuple[int, str]] = []
+    body: list[str] = []
+
+    def flush():
+        text_ = "\n".join(body).strip()
+        if text_:
+            names = [name for _, name in path]
+            if names and names[0] == title:
+                names = names[1:]
+            out.append((" > ".join(names), text_))
+        body.clear()
+
+    for i, line in enumerate(lines):
+        if i in skip:
+            continue
+        if i not in marks:
+            body.append(line)
+            continue
+        flush()
+        level, name, rest = marks[i]
+        path[:] = [(lvl, n) for lvl, n in path if lvl < level] + [(level, name)]
+        if rest:
+            body.append(rest)
+    flush()
+    return out
+
+
+_FRAMED = re.compile(r"^\s*\*\s+(.*?)\s*\*\s*$")  # "*  text  *", not "*emphasis* ... *this*"
+
+
+def _unframed(line: str) -> str:
+    """A line of a box drawn with asterisks ("*  6. Disclaimer of Warranty   *") without it."""
+    framed = _FRAMED.match(line)
+    return framed.group(1) if framed else line
 
 
 def context_text(chunk: Document) -> str:

@@ -34,8 +34,9 @@ from ..errors import IndexStoreError
 log = logging.getLogger(__name__)
 
 FORMAT = "ragbot-index"
-VERSION = 3  # 2: chunks by section, embedded with their title and heading path; 3: split at
-#             sentence ends, directives to the assistant cut out (hygiene.py)
+VERSION = 4  # 2: chunks by section, embedded with their title and heading path; 3: split at
+#             sentence ends, directives to the assistant cut out (hygiene.py); 4: plain text
+#             by its underlined and numbered headings too (documents.plain_sections)
 MANIFEST, VECTORS, CHUNKS = "manifest.json", "vectors.npy", "chunks.json"
 
 
