@@ -1,4 +1,4 @@
-"""Passages as the model reads them best: hard-wrapped prose joined back into its paragraphs.
+"""PASSAGE_REFLOW: the prompt's passages with hard-wrapped prose joined back into paragraphs.
 
 Plain-text documents (licences, RFCs, pydoc pages) and much Markdown are wrapped at ~70-100
 columns and indented. A model that quotes or restates such a passage writes the sentence on
@@ -11,6 +11,9 @@ headings, table rows, block quotes and fenced code (kept verbatim). Inside a par
 joins the lines with one space (a word split by a hyphen at the line end is joined as
 "non-numeric"), strips the indentation and collapses runs of spaces. The stored chunk is not
 changed (index, sources and excerpts stay as they were): only the prompt's copy.
+
+Off by default: with the 1.5B it halves a quote's decode steps, but `make eval` marks move
+both ways with it (eval/README.md, docs/backends.md).
 """
 from __future__ import annotations
 

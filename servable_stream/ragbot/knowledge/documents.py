@@ -141,10 +141,24 @@ _FENCE = re.compile(r"^\s*(```|~~~)")
 def sections(text: str, title: str = "") -> list[tuple[str, str]]:
     """(heading path, body) of Markdown text, in order; the document's own title heading is
     not part of the path. Headings inside code fences are text."""
+
+    def items():
+        in_fence = False
+        for line in text.splitlines():
+            if _FENCE.match(line):
+                in_fence = not in_fence
+            heading = None if in_fence else _HEADING.match(line)
+            yield line if heading is None else (len(heading.group(1)), heading.group(2))
+
+    return _outline(items(), title)
+
+
+def _outline(items, title: str) -> list[tuple[str, str]]:
+    """(heading path, body) pairs from body lines (str) and headings ((level, name)) in
+    order; a heading closes the sections at its level and below. The title is no level."""
     out: list[tuple[str, str]] = []
     path: list[tuple[int, str]] = []
     body: list[str] = []
-    in_fence = False
 
     def flush():
         text_ = "\n".join(body).strip()
@@ -155,16 +169,13 @@ def sections(text: str, title: str = "") -> list[tuple[str, str]]:
             out.append((" > ".join(names), text_))
         body.clear()
 
-    for line in text.splitlines():
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        heading = None if in_fence else _HEADING.match(line)
-        if heading is None:
-            body.append(line)
+    for item in items:
+        if isinstance(item, str):
+            body.append(item)
             continue
         flush()
-        level = len(heading.group(1))
-        path[:] = [(lvl, name) for lvl, name in path if lvl < level] + [(level, heading.group(2))]
+        level, name = item
+        path[:] = [(lvl, n) for lvl, n in path if lvl < level] + [(level, name)]
     flush()
     return out
 
@@ -210,32 +221,20 @@ def plain_sections(text: str, title: str = "") -> list[tuple[str, str]]:
             marks[i] = (len(levels) + 1, f"{m.group(1)}. {m.group(2)}", m.group(3) or "")
     if not marks:
         return [("", text)]
-    out: list[tuple[str, str]] = []
-    path: list[tuple[int, str]] = []
-    body: list[str] = []
 
-    def flush():
-        text_ = "\n".join(body).strip()
-        if text_:
-            names = [name for _, name in path]
-            if names and names[0] == title:
-                names = names[1:]
-            out.append((" > ".join(names), text_))
-        body.clear()
+    def items():
+        for i, line in enumerate(lines):
+            if i in skip:
+                continue
+            if i not in marks:
+                yield line
+                continue
+            level, name, rest = marks[i]
+            yield level, name
+            if rest:
+                yield rest
 
-    for i, line in enumerate(lines):
-        if i in skip:
-            continue
-        if i not in marks:
-            body.append(line)
-            continue
-        flush()
-        level, name, rest = marks[i]
-        path[:] = [(lvl, n) for lvl, n in path if lvl < level] + [(level, name)]
-        if rest:
-            body.append(rest)
-    flush()
-    return out
+    return _outline(items(), title)
 
 
 _FRAMED = re.compile(r"^\s*\*\s+(.*?)\s*\*\s*$")  # "*  text  *", not "*emphasis* ... *this*"
