@@ -19,28 +19,21 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
-import threading
 
 log = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_trim = None
-_looked_up = False
 
-
+@functools.cache
 def _malloc_trim():
-    global _trim, _looked_up
-    with _lock:
-        if not _looked_up:
-            _looked_up = True
-            try:
-                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                _trim = libc.malloc_trim
-                _trim.argtypes, _trim.restype = [ctypes.c_size_t], ctypes.c_int
-            except (OSError, AttributeError):
-                _trim = None
-        return _trim
+    """libc's malloc_trim, looked up once; None where the C library has none."""
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes, fn.restype = [ctypes.c_size_t], ctypes.c_int
+    return fn
 
 
 def trim() -> bool:
