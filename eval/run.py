@@ -78,6 +78,8 @@ CONFIGS = {
                "what the decoding mode does to the marks", env={"PROMPT_LOOKUP": "off"}),
         Config("rag-reflow", "as rag with the passages' wrapped lines joined into paragraphs "
                "(PASSAGE_REFLOW=on)", env={"PASSAGE_REFLOW": "on"}),
+        Config("rag-slices-256", "as rag with prefill in 256-token slices (MAX_NUM_BATCHED_TOKENS=256): "
+               "less activation memory", env={"MAX_NUM_BATCHED_TOKENS": "256"}),
         Config("closed-book", "control: the same questions, no passages (retrieval off)",
                request={"retrieval": False}),
     )

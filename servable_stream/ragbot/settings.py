@@ -23,6 +23,7 @@ EMBEDDING_PRECISIONS = ("fp32", "int8")  # knowledge/embeddings.py
 PROMPTS = ("plain", "grounded")  # answering/prompt.py
 KNOWLEDGE_STORES = ("local", "postgres")  # knowledge/store.py
 DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
+MIN_BATCHED_TOKENS = 64  # a step must hold every stream's token and its drafted ones
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class Settings:
     max_queued_requests: int = 64  # MAX_QUEUED_REQUESTS: waiting beyond them, then refused
     kv_cache_mb: int | None = None  # KV_CACHE_MB: genai KV cache size; None = sized from the
     #                                 model, MAX_CONCURRENT_STREAMS and the context window
+    max_num_batched_tokens: int = 256  # MAX_NUM_BATCHED_TOKENS: genai prefill slice (tokens per
+    #                                    engine step): the plugin's buffers grow with slice × context,
+    #                                    and 256 held 54 MB less than 1024 after eight 1.5B answers,
+    #                                    at the same speed and with the same answers (docs/backends.md)
     metrics_port: int | None = None  # METRICS_PORT: own /metrics server (real OVMS)
     docs_allow_private_urls: bool = False  # DOCS_ALLOW_PRIVATE_URLS: fetch loopback/private hosts
     docs_max_bytes: int = 20 * 1024 * 1024  # DOCS_MAX_BYTES: larger documents are skipped
@@ -161,6 +166,8 @@ class Settings:
             max_concurrent_streams=env.int("MAX_CONCURRENT_STREAMS", d["max_concurrent_streams"], minimum=1),
             max_queued_requests=env.int("MAX_QUEUED_REQUESTS", d["max_queued_requests"], minimum=0),
             kv_cache_mb=env.int("KV_CACHE_MB", 0, minimum=0) or None,
+            max_num_batched_tokens=env.int("MAX_NUM_BATCHED_TOKENS", d["max_num_batched_tokens"],
+                                           minimum=MIN_BATCHED_TOKENS),
             metrics_port=env.int("METRICS_PORT", 0, minimum=0) or None,
             docs_allow_private_urls=env.bool("DOCS_ALLOW_PRIVATE_URLS", d["docs_allow_private_urls"]),
             docs_max_bytes=env.int("DOCS_MAX_BYTES", d["docs_max_bytes"], minimum=1),

@@ -72,7 +72,7 @@ def test_the_engine_allocates_what_was_planned_and_start_up_logs_it(tmp_path, ca
     ov_config = '{"KV_CACHE_PRECISION": "%s"}' % precision if precision else "{}"
     settings = Settings.from_env(SERVABLE, rag_env(tmp_path / "docs.txt", LLM_BACKEND="genai",
                                                    KV_CACHE_MB="3", OV_CONFIG=ov_config))
-    with caplog.at_level(logging.INFO, logger="ragbot.backends.kv_cache"):
+    with caplog.at_level(logging.INFO, logger="ragbot.backends"):
         backend = load_genai(settings)
     try:
         "".join(generate(backend, "<|user|>\nHi</s>\n<|assistant|>\n", max_new_tokens=2, ignore_eos=True))
@@ -83,6 +83,29 @@ def test_the_engine_allocates_what_was_planned_and_start_up_logs_it(tmp_path, ca
         assert engine_kv_bytes(backend.engine._pipe) == plan.tokens * plan.bytes_per_token
         logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("KV cache:")]
         assert len(logged) == 1 and "KV_CACHE_MB=3" in logged[0] and " 3 MB " in logged[0]
+        assert any("prefill slices of 256 tokens" in r.getMessage() for r in caplog.records)
+    finally:
+        backend.close()
+
+
+def test_max_num_batched_tokens_is_read_and_a_long_prompt_is_prefilled_in_slices(tmp_path):
+    from ragbot.backends.genai import load_genai
+    from ragbot.settings import Settings
+
+    assert Settings.from_env(SERVABLE, {}).max_num_batched_tokens == 256
+    with pytest.raises(ConfigError, match="MAX_NUM_BATCHED_TOKENS"):
+        Settings.from_env(SERVABLE, {"MAX_NUM_BATCHED_TOKENS": "8"})  # below a step's needs
+    settings = Settings.from_env(SERVABLE, rag_env(tmp_path / "docs.txt", LLM_BACKEND="genai",
+                                                   KV_CACHE_MB="3", MAX_NUM_BATCHED_TOKENS="64"))
+    backend = load_genai(settings)
+    try:
+        prompt = "<|user|>\n" + " ".join(["kettle"] * 300) + "</s>\n<|assistant|>\n"
+        assert backend.count_tokens(prompt) > 4 * 64  # five slices or more
+        from ragbot.run import GenerationStats
+
+        stats = GenerationStats()
+        "".join(generate(backend, prompt, max_new_tokens=4, ignore_eos=True, stats=stats))
+        assert stats.completion_tokens == 4 and stats.prompt_tokens > 4 * 64
     finally:
         backend.close()
 

@@ -31,9 +31,8 @@ log = logging.getLogger(__name__)
 # The KV cache is sized per model and settings at load (kv_cache.py: num_kv_blocks).
 SCHEDULER = {
     "max_num_seqs": 16,
-    # split-fuse: a long new prompt is prefilled in 1024-token slices alongside the other
-    # streams' decode steps, so they keep streaming; measured: no cost for a lone stream
-    "max_num_batched_tokens": 1024,
+    # split-fuse: a long new prompt is prefilled in slices (MAX_NUM_BATCHED_TOKENS, settings)
+    # alongside the other streams' decode steps, so they keep streaming
     "dynamic_split_fuse": True,
     "enable_prefix_caching": True,  # system prompt + earlier turns are reused across turns
 }
@@ -185,6 +184,7 @@ def warm_up(pipe, prompt_ids: list[int], drafting: Drafting = Drafting()) -> Non
 
 def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBackend:
     started = time.monotonic()
+    scheduler = {"max_num_batched_tokens": settings.max_num_batched_tokens, **(scheduler or {})}
     # the folder's tokenizer.json + chat template, without transformers' model stack (torch)
     tokenizer = FolderTokenizer.load(settings.llm_model_dir)
     drafting = Drafting.from_settings(settings)
@@ -202,7 +202,8 @@ def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBacken
     pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler, kv_plan,
                          drafting, draft_plan)
     log_plan(kv_plan)
-    log.info("LLM engine properties: %s", props)
+    log.info("LLM engine properties: %s; prefill slices of %d tokens", props,
+             scheduler["max_num_batched_tokens"])
     if draft_plan is not None:
         log_plan(draft_plan, "draft model's KV cache")
     weights = {"LLM": Path(settings.llm_model_dir) / "openvino_model.bin"}
