@@ -42,9 +42,12 @@ def terms(text: str) -> list[str]:
 
 
 def _singular(word: str) -> str:
-    """A light stemmer: plural -s and possessive 's (kettles -> kettle, frog's -> frog)."""
+    """A light stemmer: plural -s and -ies, possessive 's (kettles -> kettle, warranties ->
+    warranty, frog's -> frog)."""
     if word.endswith("'s"):
         return word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
