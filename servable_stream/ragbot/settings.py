@@ -23,7 +23,7 @@ EMBEDDING_PRECISIONS = ("fp32", "int8")  # knowledge/embeddings.py
 PROMPTS = ("plain", "grounded")  # answering/prompt.py
 KNOWLEDGE_STORES = ("local", "postgres")  # knowledge/store.py
 DEFAULT_OV_CONFIG = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": ""}
-MIN_BATCHED_TOKENS = 64  # a step must hold every stream's token and its drafted ones
+MIN_BATCHED_TOKENS = 64  # fewer, and streams' decode steps (drafts too) queue for room in a step
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ def test_the_engine_allocates_what_was_planned_and_start_up_logs_it(tmp_path, ca
 
 def test_max_num_batched_tokens_is_read_and_a_long_prompt_is_prefilled_in_slices(tmp_path):
     from ragbot.backends.genai import load_genai
+    from ragbot.run import GenerationStats
     from ragbot.settings import Settings
 
     assert Settings.from_env(SERVABLE, {}).max_num_batched_tokens == 256
@@ -101,8 +102,6 @@ def test_max_num_batched_tokens_is_read_and_a_long_prompt_is_prefilled_in_slices
     try:
         prompt = "<|user|>\n" + " ".join(["kettle"] * 300) + "</s>\n<|assistant|>\n"
         assert backend.count_tokens(prompt) > 4 * 64  # five slices or more
-        from ragbot.run import GenerationStats
-
         stats = GenerationStats()
         "".join(generate(backend, prompt, max_new_tokens=4, ignore_eos=True, stats=stats))
         assert stats.completion_tokens == 4 and stats.prompt_tokens > 4 * 64
