@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -212,11 +213,23 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + fmt, self.address_string(), *args)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request (a readiness probe, a closed tab) is no server
+        error: a debug line, not socketserver's traceback on stderr; anything else goes to
+        the log with its traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            log.debug("REST client %s hung up: %s", client_address, sys.exc_info()[1])
+        else:
+            log.exception("REST request from %s failed", client_address)
+
+
 class RestServer:
     def __init__(self, registry: Registry, port: int, host: str = "0.0.0.0",
                  extra_routes: list[Route] | None = None, input_count_validation: bool = True):
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), _Handler)
         self.httpd.registry = registry
         self.httpd.input_count_validation = input_count_validation
         self.httpd.routes = list(extra_routes or []) + EXTRA_ROUTES + default_routes()

@@ -225,6 +225,32 @@ def test_rest_extra_routes_hook():
         server.stop()
 
 
+def test_a_client_hanging_up_is_no_traceback_and_the_server_serves_on(capfd):
+    import socket
+    import struct
+    import urllib.request
+
+    from ovms_host.registry import Registry
+    from ovms_host.rest import Response, RestServer, Route
+
+    route = Route("GET", r"/ping", lambda req, m: Response(200, b"pong", "text/plain"))
+    server = RestServer(Registry("/nonexistent.json"), 0, host="127.0.0.1", extra_routes=[route])
+    server.start()
+    try:
+        port = server.httpd.server_address[1]
+        for _ in range(3):  # connect, send half a request line, reset (SO_LINGER 0)
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"GET /pi")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=5) as r:
+            assert r.read() == b"pong"
+    finally:
+        server.stop()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception occurred" not in err
+
+
 def test_metrics_route_serves_the_default_registry():
     from prometheus_client import Counter
 
