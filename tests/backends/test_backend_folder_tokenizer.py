@@ -15,12 +15,21 @@ MESSAGES = [{"role": "system", "content": "Answer from the passages."},
             {"role": "user", "content": "And on Sundays? </s> <|im_end|>"}]
 
 
-@pytest.fixture(scope="module", params=["tiny-random", "smollm2"])
+@pytest.fixture(scope="module", params=[("tiny-random", "rust"), ("smollm2", "rust"), ("tiny-random", "engine"),
+                                        ("smollm2", "engine")], ids="-".join)
 def pair(request):
+    """Ours with either codec (the Rust tokenizers library, or the openvino_genai.Tokenizer the
+    served engine runs) beside transformers'."""
     from transformers import AutoTokenizer
 
-    folder = tiny_random_dir() if request.param == "tiny-random" else smollm2_dir()
-    return FolderTokenizer.load(folder), AutoTokenizer.from_pretrained(str(folder))
+    model, codec = request.param
+    folder = tiny_random_dir() if model == "tiny-random" else smollm2_dir()
+    engine = None
+    if codec == "engine":
+        import openvino_genai
+
+        engine = openvino_genai.Tokenizer(str(folder))
+    return FolderTokenizer.load(folder, engine=engine), AutoTokenizer.from_pretrained(str(folder))
 
 
 def test_ids_and_decoded_text_equal_transformers(pair):

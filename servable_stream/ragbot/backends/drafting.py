@@ -100,7 +100,7 @@ class Drafting:
         return "plain (one token per step)"
 
 
-def check_draft_folder(drafting: Drafting, llm_tokenizer) -> None:
+def check_draft_folder(drafting: Drafting, llm_folder: str | Path) -> None:
     """The draft folder holds a model whose tokenizer gives the LLM's ids (else a ConfigError
     now, rather than openvino-genai's "Tokenizers for draft and main models are different!")."""
     if drafting.mode != DRAFT_MODEL:
@@ -118,6 +118,7 @@ def check_draft_folder(drafting: Drafting, llm_tokenizer) -> None:
         draft = FolderTokenizer.load(folder)
     except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is the same mistake
         raise ConfigError(f"draft model folder {folder}: its tokenizer cannot be read ({exc})") from None
+    llm_tokenizer = FolderTokenizer.load(llm_folder)
     for text in _TOKENIZER_PROBES:
         if draft(text)["input_ids"] != llm_tokenizer(text)["input_ids"]:
             raise ConfigError(

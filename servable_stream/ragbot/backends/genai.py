@@ -185,10 +185,8 @@ def warm_up(pipe, prompt_ids: list[int], drafting: Drafting = Drafting()) -> Non
 def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBackend:
     started = time.monotonic()
     scheduler = {"max_num_batched_tokens": settings.max_num_batched_tokens, **(scheduler or {})}
-    # the folder's tokenizer.json + chat template, without transformers' model stack (torch)
-    tokenizer = FolderTokenizer.load(settings.llm_model_dir)
     drafting = Drafting.from_settings(settings)
-    check_draft_folder(drafting, tokenizer)
+    check_draft_folder(drafting, settings.llm_model_dir)
     props = engine_properties(dict(settings.ov_config), settings.device, settings.llm_model_dir)
     plan = {"context_window": settings.preset.context_window,
             "max_concurrent_streams": settings.max_concurrent_streams,
@@ -201,6 +199,11 @@ def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBacken
                                    max_concurrent_streams=1, max_num_seqs=1)
     pipe = make_pipeline(settings.llm_model_dir, settings.device, dict(settings.ov_config), scheduler, kv_plan,
                          drafting, draft_plan)
+    has_ov_tokenizer = (Path(settings.llm_model_dir) / "openvino_tokenizer.xml").is_file()
+    # the folder's tokenizer and chat template without transformers; ids from the engine's
+    # own tokenizer where the folder has one (one tokenizer in memory, not two)
+    tokenizer = FolderTokenizer.load(settings.llm_model_dir,
+                                     engine=pipe.get_tokenizer() if has_ov_tokenizer else None)
     log_plan(kv_plan)
     log.info("LLM engine properties: %s; prefill slices of %d tokens", props,
              scheduler["max_num_batched_tokens"])
@@ -215,7 +218,6 @@ def load_genai(settings: Settings, scheduler: dict | None = None) -> GenaiBacken
         warm_up(pipe, tokenizer("warm-up")["input_ids"] or [0], drafting)
     for what, path in weights.items():
         log_released(what, released[path])
-    has_ov_tokenizer = (Path(settings.llm_model_dir) / "openvino_tokenizer.xml").is_file()
     if not has_ov_tokenizer:
         log.warning(
             "%s has no openvino_tokenizer.xml: text stop strings are cut after decoding only; "
