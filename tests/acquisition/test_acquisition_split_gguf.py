@@ -80,6 +80,17 @@ def test_a_wrong_hash_is_refused_and_nothing_is_written(split, installed, monkey
     assert list(tmp_path.iterdir()) == []
 
 
+
+def test_a_half_assembled_file_a_killed_run_left_is_cleared(split, installed, monkeypatch, tmp_path):
+    from ragbot.acquisition.gguf_parts import assemble
+    from tests.acquisition.test_acquisition_leftovers import dead_pid
+
+    monkeypatch.syspath_prepend(str(installed))
+    stale = tmp_path / f".tiny-qwen2.gguf.tmp-{dead_pid()}"
+    stale.write_bytes(b"g" * 4096)
+    assemble(_weights(split), tmp_path / "tiny-qwen2.gguf", progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny-qwen2.gguf"]
+
 def test_a_wrong_size_is_refused_before_reading(split, installed, monkeypatch, tmp_path):
     from ragbot.acquisition.gguf_parts import assemble
     from ragbot.errors import WeightsIntegrityError

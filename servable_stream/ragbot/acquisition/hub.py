@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Iterator
 
 from ..errors import ConfigError, HubError
 from ..presets import Preset
+from .leftovers import leftover_name, sweep
 
 MODEL_XML = "openvino_model.xml"
 PROBE_TIMEOUT_S = 10.0
@@ -43,12 +43,13 @@ def staging_dir(dest: Path) -> Iterator[Path]:
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    sweep(dest)  # what a killed preparation of dest left (leftovers.py)
+    tmp = dest.parent / f"{leftover_name(dest.name, 'tmp')}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
         if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{uuid.uuid4().hex[:8]}"
+            old = dest.parent / f"{leftover_name(dest.name, 'old')}-{uuid.uuid4().hex[:8]}"
             dest.rename(old)
             tmp.rename(dest)
             shutil.rmtree(old, ignore_errors=True)
