@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -69,6 +70,23 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s " + fmt, self.address_string(), *args)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A scraper that hangs up mid-request is a debug line, not socketserver's traceback on
+        OVMS's stderr; any other failure is logged with its traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+            log.debug("metrics client %s hung up: %s", client_address, sys.exc_info()[1])
+        else:
+            log.exception("metrics request from %s failed", client_address)
+
+
+def make_server(host: str, port: int) -> ThreadingHTTPServer:
+    """The server, bound and not yet serving (port 0: any free port)."""
+    return _Server((host, port), _Handler)
+
+
 def serve(port: int | None) -> None:
     """Start the server on `port` once per process (METRICS_PORT); None or 0: no server."""
     global _server
@@ -77,8 +95,7 @@ def serve(port: int | None) -> None:
     with _lock:
         if _server is not None:
             return
-        _server = ThreadingHTTPServer(("0.0.0.0", port), _Handler)
-        _server.daemon_threads = True
+        _server = make_server("0.0.0.0", port)
         threading.Thread(target=_server.serve_forever, name="ragbot-ops-port", daemon=True).start()
         log.info("metrics and knowledge status served at http://0.0.0.0:%d/metrics and /status",
                  port)
