@@ -91,6 +91,49 @@ def test_citation_support_reads_the_words_before_each_citation():
     assert check_citations("The warranty is 1,000 days [1].", ["A warranty of 1000 days."]).unsupported == ()
 
 
+
+def test_a_citation_of_the_wrong_passage_is_re_pointed_to_the_one_holding_the_claim():
+    from ragbot.answering.citations import CitationRepair
+
+    passages = ["Travel policy > Booking\nFlights must be booked at least 14 days ahead. Trains are second class.",
+                "Travel policy\nThis policy applies to every employee who travels for work.",
+                "Travel policy > Claims\nClaims are paid within 30 days. Flights over 14 hours fly business."]
+    repair = CitationRepair(passages)
+    chunks = ["Flights are booked 14 days ahead [", "2]. Claims are paid", " within 30 days [3]", " and [2]"]
+    text = "".join(repair.feed(c) for c in chunks) + repair.flush()
+    # [2] backs "14": passage 1 holds it (passage 3 too, but ranks lower); [3] was right; the last
+    # [2] backs no number or name, so it stays
+    assert text == "Flights are booked 14 days ahead [1]. Claims are paid within 30 days [3] and [2]"
+    assert repair.repaired == [(2, 1)]
+    assert check_citations(text, passages).unsupported == ()
+
+    def repaired(answer):
+        r = CitationRepair(passages)
+        return r.feed(answer) + r.flush()
+
+    for untouched in ("Book 14 days ahead [1, 2].",  # a list: as written
+                      "Book 14 days ahead [3][2].",  # adjacent: [2] backs the same text as [3]
+                      "Book 21 days ahead [2].",  # no passage holds 21: left to be flagged
+                      "It applies to every employee [2].",  # no number or name to check
+                      "Book 14 days ahead [9]."):  # names no passage: an invalid citation
+        assert repaired(untouched) == untouched
+
+
+def test_the_chain_streams_the_re_pointed_citation_and_marks_its_source(service):
+    settings = dataclasses.replace(service.settings, top_k=2, min_score=0.0, max_documents=0)
+    question = ChatRequest("What colour is the zorblat fruit?")
+    ranked = list(AnswerChain(service.holder, ScriptedBackend(service.backend.tokenizer, "x"), settings)
+                  .stream(question, RunContext.new()))[-1]
+    zorblat = next(n for n, s in enumerate(ranked.sources, start=1) if s.source == "zorblat.md")
+    other = 3 - zorblat
+    text = f"The zorblat grows on Kelvara [{other}]."
+    chain = AnswerChain(service.holder, ScriptedBackend(service.backend.tokenizer, text), settings)
+    *chunks, end = list(chain.stream(question, RunContext.new()))
+    wire = end.to_wire()
+    assert "".join(chunks) == wire["answer"] == f"The zorblat grows on Kelvara [{zorblat}]."
+    assert wire["sources"][zorblat - 1]["cited"] and not wire["sources"][other - 1]["cited"]
+    assert "unsupported_citations" not in wire
+
 def test_the_loop_guard_ends_an_answer_that_repeats_itself():
     guard = LoopGuard()
     assert not guard.push(list(range(10)))

@@ -10,6 +10,7 @@ keeps the parts where it earns its place: documents and splitters.
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Iterator, Union
 
@@ -19,11 +20,13 @@ from ..knowledge.retrieval import RetrievalPolicy, retrieve
 from ..run import GenerationStats, RunContext
 from ..settings import Settings
 from .budget import fit_prompt
-from .citations import CitationRenumbering, attribute, check_citations
+from .citations import CitationRenumbering, CitationRepair, attribute, check_citations
 from .end import AnswerEnd, KnowledgeBaseInfo, SourceInfo
 from .followup import is_follow_up, search_query
 from .prompt import NOT_COVERED, PromptStyle, is_refusal, passage_text, render
 from .request import ChatRequest
+
+log = logging.getLogger(__name__)
 
 Event = Union[str, AnswerEnd]
 REWRITE_MAX_TOKENS = 48
@@ -71,15 +74,20 @@ class AnswerChain:
                                     ignore_eos=request.ignore_eos, loop_guard=request.loop_guard)
         renumbering = CitationRenumbering(len(fitted.hits)) if request.renumber_citations else None
         passages = [passage_text(hit[0], self.style.reflow) for hit in fitted.hits]
+        repair = CitationRepair(passages)
         raw = []
         for piece in self.backend.generate(fitted.prompt, options, run):
             raw.append(piece)
+            piece = repair.feed(piece)
             piece = renumbering.feed(piece) if renumbering else piece
             if piece:
                 run.sent.append(piece)
                 yield piece
+        if repair.repaired:
+            log.debug("request %s: citations re-pointed to the passage holding the claim %s",
+                      run.request_id, repair.repaired)
         attributed = self._attribution("".join(raw), passages, run)
-        tail = f" [{attributed}]" if attributed else ""
+        tail = repair.flush() + (f" [{attributed}]" if attributed else "")
         tail = (renumbering.feed(tail) + renumbering.flush()) if renumbering else tail
         if tail:
             run.sent.append(tail)

@@ -157,6 +157,59 @@ def _normal(word: str) -> str:
     return word.lower().strip("'’")
 
 
+class CitationRepair:
+    """Re-points a streamed [n] to the passage that holds what it backs: "Flights must be booked
+    at least 14 days ahead [2]" becomes [1] when passage 2 (the policy's scope) lacks 14 and
+    passage 1 holds every number and name of the claim (the best-ranked such passage). The
+    model numbers passages by position and often cites the wrong one of a document
+    (eval/README.md). Only a lone number with text of its own is re-pointed: a list
+    ("[1, 2]") or a citation adjacent to another stays as written, and one that no passage
+    backs completely stays too, for `check_citations` to flag. A chunk ending in what may
+    start a citation is held back until the next chunk or `flush()`, as in
+    CitationRenumbering; `repaired` lists (from, to) for the log."""
+
+    def __init__(self, passages: Sequence[str]):
+        self._texts = [_searchable(p) for p in passages]
+        self._held = ""
+        self._claim = ""  # what was emitted since the last citation
+        self.repaired: list[tuple[int, int]] = []
+
+    def feed(self, text: str) -> str:
+        text = self._held + text
+        tail = _OPEN_TAIL.search(text)
+        cut = tail.start() if tail else len(text)
+        self._held = text[cut:]
+        return self._emit(text[:cut])
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return self._emit(held)
+
+    def _emit(self, text: str) -> str:
+        out, pos = [], 0
+        for match in _CITATION.finditer(text):
+            self._claim += text[pos:match.start()]
+            out += [text[pos:match.start()], self._repair(match.group(0))]
+            self._claim, pos = "", match.end()
+        self._claim += text[pos:]
+        out.append(text[pos:])
+        return "".join(out)
+
+    def _repair(self, citation: str) -> str:
+        numbers = cited_numbers(citation)
+        if len(numbers) != 1 or not 1 <= numbers[0] <= len(self._texts) or not self._claim.strip():
+            return citation
+        n = numbers[0]
+        facts = claim_facts(_last_sentence(self._claim))
+        if not facts or all(fact in self._texts[n - 1] for fact in facts):
+            return citation
+        for k, text in enumerate(self._texts, start=1):
+            if all(fact in text for fact in facts):
+                self.repaired.append((n, k))
+                return f"[{k}]"
+        return citation
+
+
 class CitationRenumbering:
     """Rewrites [n] in streamed text to the order of first citation; `order()` gives the
     passages (their original 1-based numbers) in the new order. A chunk ending in what may
