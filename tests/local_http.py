@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import socket
 import ssl
+import struct
 import threading
 from typing import Callable, Iterator, Protocol
 
@@ -37,3 +39,12 @@ def serving(server: Served, handler: Callable[[Served], type[http.server.BaseHTT
         httpd.shutdown()
         httpd.server_close()
         thread.join(2)
+
+
+def hang_up_mid_request(port: int, times: int = 3, sent: bytes = b"GET /pi") -> None:
+    """Clients that send half a request line and reset the connection (SO_LINGER 0): a
+    readiness probe or a closed tab, as a server sees them."""
+    for _ in range(times):
+        with socket.create_connection((LOCAL, port), timeout=5) as s:
+            s.sendall(sent)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -2,12 +2,12 @@
 that hangs up mid-request leaves no traceback on stderr, and the next scrape is answered."""
 from __future__ import annotations
 
-import socket
-import struct
 import threading
 import urllib.request
 
 from ragbot import ops_port
+
+from tests.local_http import hang_up_mid_request
 
 
 def test_a_client_hanging_up_is_no_traceback_and_the_port_serves_on(capfd):
@@ -15,11 +15,7 @@ def test_a_client_hanging_up_is_no_traceback_and_the_port_serves_on(capfd):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         port = server.server_address[1]
-        for _ in range(3):  # connect, send half a request line, reset (SO_LINGER 0)
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
-            s.sendall(b"GET /metr")
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            s.close()
+        hang_up_mid_request(port, sent=b"GET /metr")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             assert r.status == 200 and b"# HELP" in r.read()
     finally:
