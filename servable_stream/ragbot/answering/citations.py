@@ -157,35 +157,45 @@ def _normal(word: str) -> str:
     return word.lower().strip("'’")
 
 
-class CitationRepair:
-    """Re-points a streamed [n] to the passage that holds what it backs: "Flights must be booked
-    at least 14 days ahead [2]" becomes [1] when passage 2 (the policy's scope) lacks 14 and
-    passage 1 holds every number and name of the claim (the best-ranked such passage). The
-    model numbers passages by position and often cites the wrong one of a document
-    (eval/README.md). Only a lone number with text of its own is re-pointed: a list
-    ("[1, 2]") or a citation adjacent to another stays as written, and one that no passage
-    backs completely stays too, for `check_citations` to flag. A chunk ending in what may
-    start a citation is held back until the next chunk or `flush()`, as in
-    CitationRenumbering; `repaired` lists (from, to) for the log."""
+class _CitationStream:
+    """Streamed text passed on with its citations rewritten (`_rewrite`); a chunk ending in
+    what may be the start of a citation ("[1") is held back until the next chunk or `flush()`."""
 
-    def __init__(self, passages: Sequence[str]):
-        self._texts = [_searchable(p) for p in passages]
+    def __init__(self):
         self._held = ""
-        self._claim = ""  # what was emitted since the last citation
-        self.repaired: list[tuple[int, int]] = []
 
     def feed(self, text: str) -> str:
         text = self._held + text
         tail = _OPEN_TAIL.search(text)
         cut = tail.start() if tail else len(text)
         self._held = text[cut:]
-        return self._emit(text[:cut])
+        return self._rewrite(text[:cut])
 
     def flush(self) -> str:
         held, self._held = self._held, ""
-        return self._emit(held)
+        return self._rewrite(held)
 
-    def _emit(self, text: str) -> str:
+    def _rewrite(self, text: str) -> str:
+        raise NotImplementedError
+
+
+class CitationRepair(_CitationStream):
+    """Re-points a streamed [n] to the passage that holds what it backs: "Flights must be booked
+    at least 14 days ahead [2]" becomes [1] when passage 2 (the policy's scope) lacks 14 and
+    passage 1 holds every number and name of the claim (the best-ranked such passage). The
+    model numbers passages by position and often cites the wrong one of a document
+    (eval/README.md). Only a lone number with text of its own is re-pointed: a list
+    ("[1, 2]") or a citation adjacent to another stays as written, and one that no passage
+    backs completely stays too, for `check_citations` to flag. `repaired` lists (from, to)
+    for the log."""
+
+    def __init__(self, passages: Sequence[str]):
+        super().__init__()
+        self._texts = [_searchable(p) for p in passages]
+        self._claim = ""  # what was emitted since the last citation
+        self.repaired: list[tuple[int, int]] = []
+
+    def _rewrite(self, text: str) -> str:
         out, pos = [], 0
         for match in _CITATION.finditer(text):
             self._claim += text[pos:match.start()]
@@ -210,26 +220,14 @@ class CitationRepair:
         return citation
 
 
-class CitationRenumbering:
+class CitationRenumbering(_CitationStream):
     """Rewrites [n] in streamed text to the order of first citation; `order()` gives the
-    passages (their original 1-based numbers) in the new order. A chunk ending in what may
-    be the start of a citation ("[1") is held back until the next chunk or `flush()`."""
+    passages (their original 1-based numbers) in the new order."""
 
     def __init__(self, passages: int):
+        super().__init__()
         self.passages = passages
         self._new_number: dict[int, int] = {}  # original -> new
-        self._held = ""
-
-    def feed(self, text: str) -> str:
-        text = self._held + text
-        tail = _OPEN_TAIL.search(text)
-        cut = tail.start() if tail else len(text)
-        self._held = text[cut:]
-        return self._rewrite(text[:cut])
-
-    def flush(self) -> str:
-        held, self._held = self._held, ""
-        return self._rewrite(held)
 
     def order(self) -> list[int]:
         """Original passage numbers, cited ones first (in order of first citation), then the
