@@ -28,9 +28,11 @@ from probes.kserve import ask
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "openwebui-0.12.4"
 
 # What the model says, by a needle of its rendered prompt (first match wins). The chat
-# answers cite the second passage first: the gateway must show it as [1].
-FIRST_ANSWER = "It serves models over gRPC and REST [2]. It answers from documents [1] [2]."
-FIRST_SHOWN = "It serves models over gRPC and REST [1]. It answers from documents [2] [1]."
+# answers cite the second passage first: the gateway must show it as [1]. (Their claims name
+# no number or name, so the servable's citation repair leaves the numbers as the model wrote
+# them: "over gRPC and REST [2]" would go out as [1], the passage that says REST.)
+FIRST_ANSWER = "It serves models to many clients [2]. It answers from documents [1] [2]."
+FIRST_SHOWN = "It serves models to many clients [1]. It answers from documents [2] [1]."
 SECOND_ANSWER = "The default embedding model is all-mpnet-base-v2 [1]."
 TITLE = '{ "title": "OpenVINO Model Server" }'
 # Each repeats one block of tokens three times or more: the loop guard would cut them.
