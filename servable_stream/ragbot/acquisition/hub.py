@@ -21,7 +21,7 @@ from typing import Iterator
 
 from ..errors import ConfigError, HubError
 from ..presets import Preset
-from .leftovers import leftover_name, sweep
+from .leftovers import leftover_name, live, sweep
 
 MODEL_XML = "openvino_model.xml"
 PROBE_TIMEOUT_S = 10.0
@@ -47,7 +47,8 @@ def staging_dir(dest: Path) -> Iterator[Path]:
     tmp = dest.parent / f"{leftover_name(dest.name, 'tmp')}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        yield tmp
+        with live(tmp):
+            yield tmp
         if dest.exists():
             old = dest.parent / f"{leftover_name(dest.name, 'old')}-{uuid.uuid4().hex[:8]}"
             dest.rename(old)

@@ -7,26 +7,46 @@ replaced). A preparation stopped outright (SIGKILL or SIGTERM, the OOM killer, a
 container) runs no clean-up, and each of those can hold hundreds of MB (mpnet's scratch: 836
 MB). `sweep(dest)` removes the ones whose process is gone, before a new preparation writes
 beside `dest`. One whose process still runs is left alone: another preparation may be at work.
-An `.old-` folder whose swap was cut short while `dest` is missing is the last good folder: it
-is put back as `dest`, not removed.
+So is one this process is using (`live(path)`: the scratch an export reads while a nested
+staging sweeps); one that only bears our own id is from an earlier run (a restarted container
+gives its process the same id again). An `.old-` folder whose swap was cut short while `dest`
+is missing is the last good folder: it is put back as `dest`, not removed.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
+from typing import Iterator
 
 log = logging.getLogger(__name__)
 
 KINDS = ("tmp", "scratch", "old")
 _MB = 1024 * 1024
+_live: set[Path] = set()  # temporary paths this process is writing or reading now
+_live_lock = threading.Lock()
 
 
 def leftover_name(dest_name: str, kind: str) -> str:
     """The start of a temporary name beside `dest_name` (then a unique tail may follow)."""
     return f".{dest_name}.{kind}-{os.getpid()}"
+
+
+@contextlib.contextmanager
+def live(path) -> Iterator[Path]:
+    """While the block runs, `sweep` leaves `path` (a temporary name of this process) alone."""
+    path = Path(path).absolute()
+    with _live_lock:
+        _live.add(path)
+    try:
+        yield path
+    finally:
+        with _live_lock:
+            _live.discard(path)
 
 
 def _pid(tail: str) -> int | None:
@@ -35,8 +55,8 @@ def _pid(tail: str) -> int | None:
 
 
 def process_running(pid: int) -> bool:
-    """Whether `pid` names a live process. Our own id counts as gone: this process sweeps before
-    it writes, and a container that restarts gives its process the same id again."""
+    """Whether `pid` names a live process. Our own id counts as gone (what we use now is
+    `live`): a container that restarts gives its process the same id again."""
     if pid == os.getpid():
         return False
     try:
@@ -74,6 +94,9 @@ def sweep(dest: Path) -> int:
             pid = _pid(entry.name[len(prefix):])
             if pid is None or process_running(pid):
                 continue
+            with _live_lock:
+                if entry.absolute() in _live:
+                    continue
             try:
                 if kind == "old" and not dest.exists():
                     entry.rename(dest)
