@@ -74,6 +74,11 @@ CONFIGS = {
                env={"LLM_BACKEND": "genai"}),
         Config("genai-kv-bf16", "as genai with the KV cache in bf16 (KV_CACHE_PRECISION)",
                env={"LLM_BACKEND": "genai", "OV_CONFIG": '{"KV_CACHE_PRECISION": "bf16"}'}),
+        Config("rag-kv-u4", "as rag with the KV cache's keys and values in u4 (KEY_CACHE_PRECISION, "
+               "VALUE_CACHE_PRECISION): what half the KV memory does to the answers",
+               env={"OV_CONFIG": '{"KEY_CACHE_PRECISION": "u4", "VALUE_CACHE_PRECISION": "u4"}'}),
+        Config("rag-named", "as rag with NAMED_DOCUMENTS=on: a question naming one of its passages' "
+               "documents gets that document's passages only", env={"NAMED_DOCUMENTS": "on"}),
         Config("rag-no-lookup", "as rag with prompt lookup decoding off (PROMPT_LOOKUP=off): "
                "what the decoding mode does to the marks", env={"PROMPT_LOOKUP": "off"}),
         Config("rag-reflow", "as rag with the passages' wrapped lines joined into paragraphs "

@@ -44,7 +44,8 @@ class AnswerChain:
         self.backend = backend
         self.settings = settings
         self.policy = RetrievalPolicy(top_k=settings.top_k, min_score=settings.min_score,
-                                      mode=settings.retrieval_mode, max_documents=settings.max_documents)
+                                      mode=settings.retrieval_mode, max_documents=settings.max_documents,
+                                      named_documents=settings.named_documents)
         self.style = PromptStyle(identity=settings.preset.system_prompt, examples=settings.prompt_examples,
                                  wording=settings.prompt, reflow=settings.passage_reflow)
 
@@ -131,7 +132,7 @@ class AnswerChain:
                              rewrite=lambda messages: self._rewrite(messages, run), force=True)
         if query == request.question:
             return hits
-        rewritten = retrieve(index, query, self.policy)
+        rewritten = retrieve(index, query, self.policy, question=request.question)
         run.rewrite_seconds = time.monotonic() - started
         if weak and not is_follow_up(request.question, request.history) and hits and (
                 not rewritten or rewritten[0].score <= hits[0].score):

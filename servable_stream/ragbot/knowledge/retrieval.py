@@ -7,13 +7,16 @@ document (the H5 kettle's manual when the question is about the H3) is worse sti
 passages may be limited to the best `max_documents` documents. Passages whose cosine
 similarity to the query is under `min_score` never reach the prompt; when none pass, the
 answer is told the documents don't cover the question. A passage almost identical to a
-better-ranked one (cosine above `max_similarity`) adds nothing and is dropped.
+better-ranked one (cosine above `max_similarity`) adds nothing and is dropped. A question
+that names one of the documents ("the Brevik H5") gets passages of that one only
+(`named_documents`, naming.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .index import MODES, Hit, KnowledgeIndex
+from .naming import the_named_document, titles_of
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,9 @@ class RetrievalPolicy:
     min_score: float  # MIN_SCORE: cosine similarity a passage needs
     mode: str = "hybrid"  # RETRIEVAL_MODE: hybrid | dense | keyword
     max_documents: int = 0  # MAX_DOCUMENTS: passages from at most this many documents (0: any)
+    # NAMED_DOCUMENTS: a question that names one of the passages' documents ("the Brevik H5")
+    # gets passages of that document only (naming.py)
+    named_documents: bool = False
     max_similarity: float = 0.95  # near-duplicates above this are dropped
     candidates: int = 20  # per ranking, before fusion
 
@@ -30,8 +36,22 @@ class RetrievalPolicy:
             raise ValueError(f"retrieval mode must be one of {MODES}, not {self.mode!r}")
 
 
-def retrieve(index: KnowledgeIndex, query: str, policy: RetrievalPolicy) -> list[Hit]:
-    """The passages for `query`, best first (possibly none)."""
+def retrieve(index: KnowledgeIndex, query: str, policy: RetrievalPolicy, question: str | None = None) -> list[Hit]:
+    """The passages for `query`, best first (possibly none). `question`: the user's own words
+    when `query` is a rewrite (a follow-up searched with its history); the documents it names
+    are looked up in them."""
+    ranked = _ranked(index, query, policy)
+    shown = ranked[: policy.top_k]
+    if policy.named_documents:
+        named = the_named_document(question or query, titles_of(hit.doc for hit in shown))
+        if named is not None:
+            return [hit for hit in ranked if hit.doc.metadata.get("source", "") == named][: policy.top_k]
+    return shown
+
+
+def _ranked(index: KnowledgeIndex, query: str, policy: RetrievalPolicy) -> list[Hit]:
+    """Every candidate over the cut-off, best first, near-duplicates and documents beyond
+    `max_documents` left out."""
     kept: list[Hit] = []
     documents: list[str] = []
     for hit in index.search(query, k=policy.candidates, mode=policy.mode, candidates=policy.candidates):
@@ -45,6 +65,4 @@ def retrieve(index: KnowledgeIndex, query: str, policy: RetrievalPolicy) -> list
                 continue
             documents.append(source)
         kept.append(hit)
-        if len(kept) == policy.top_k:
-            break
     return kept

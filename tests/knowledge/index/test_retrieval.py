@@ -93,3 +93,21 @@ def test_html_headings_become_sections(tmp_path: Path, embeddings):
     index = build_index(tmp_path / "docs.txt", embeddings)
     bulbs = [c for c in index.chunks if "E14" in c.page_content]
     assert [(c.metadata["title"], c.metadata.get("section")) for c in bulbs] == [("Lamp", "Bulbs")]
+
+
+def test_a_question_naming_one_of_the_documents_gets_its_passages_only(twins):
+    named = RetrievalPolicy(top_k=4, min_score=-1.0, max_documents=0, named_documents=True)
+    anything = RetrievalPolicy(top_k=4, min_score=-1.0, max_documents=0)
+    question = "What does error E4 mean on the Brevik H5?"
+    assert {"h3.md", "h5.md"} <= set(sources(retrieve(twins, question, anything)))
+    hits = retrieve(twins, question, named)
+    assert set(sources(hits)) == {"h5.md"} and len(hits) >= 2  # back-filled from the H5 manual
+    # naming both, or neither, keeps every document
+    both = retrieve(twins, "Which has the longer warranty, the Brevik H3 or the H5?", named)
+    assert {"h3.md", "h5.md"} <= set(sources(both))
+    assert sources(retrieve(twins, "which kettle shows e4 when it is empty?", named)) == \
+        sources(retrieve(twins, "which kettle shows e4 when it is empty?", anything))
+    # a follow-up searched with its history: the names are looked up in the user's own words
+    query = "What does error E4 mean on the Brevik H3? And on the H5?"
+    assert {"h3.md", "h5.md"} <= set(sources(retrieve(twins, query, named)))
+    assert set(sources(retrieve(twins, query, named, question="And on the H5?"))) == {"h5.md"}
