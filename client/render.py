@@ -59,4 +59,7 @@ def sources_markdown(end_info: EndInfo) -> str:
     if end_info.invalid_citations:
         numbers = ", ".join(f"[{n}]" for n in end_info.invalid_citations)
         text += f"\n\n_The answer cites {numbers}, which is not one of these sources._"
+    if end_info.withheld_figures:
+        figures = ", ".join(escape(f) for f in end_info.withheld_figures)
+        text += f"\n\n_The model's answer stated {figures}, which none of these sources holds, so it was withheld._"
     return text

@@ -121,6 +121,8 @@ class EndInfo:
     unsupported_citations: tuple[int, ...] = ()
     # [n] the servable appended because the answer cited nothing
     attributed_citations: tuple[int, ...] = ()
+    # figures of the model's first sentence that no passage held: the answer became the refusal
+    withheld_figures: tuple[str, ...] = ()
     knowledge_base: KnowledgeBase | None = None
     note: str | None = None  # e.g. "no documents indexed"
 
@@ -150,6 +152,7 @@ def decode_end_info(raw: bytes) -> EndInfo:
         invalid_citations=_numbers(data.get("invalid_citations")),
         unsupported_citations=_numbers(data.get("unsupported_citations")),
         attributed_citations=_numbers(data.get("attributed_citations")),
+        withheld_figures=_strings(data.get("withheld_figures")),
         knowledge_base=_knowledge_base(data.get("knowledge_base")),
         note=note if isinstance(note, str) else None,
     )
@@ -158,6 +161,10 @@ def decode_end_info(raw: bytes) -> EndInfo:
 def _int(value: Any) -> int | None:
     """A JSON number as an int (None for anything else, booleans too)."""
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
 def _numbers(value: Any) -> tuple[int, ...]:

@@ -30,18 +30,18 @@ def test_the_selected_preset_sets_the_answering_defaults_and_env_still_wins(tmp_
     profile = get_preset(name).answering
     s = Settings.from_env(tmp_path, {"SELECTED_MODEL": name})
     assert (s.top_k, s.max_documents, s.prompt, s.prompt_examples, s.max_new_tokens, s.chunk_size,
-            s.chunk_overlap, s.attribute_citations, s.passage_reflow, s.named_documents) == (
+            s.chunk_overlap, s.attribute_citations, s.passage_reflow, s.named_documents, s.figure_check) == (
         profile.top_k, profile.max_documents, profile.prompt, profile.prompt_examples,
         profile.max_new_tokens, profile.chunk_size, profile.chunk_overlap, profile.attribute_citations,
-        profile.passage_reflow, profile.named_documents)
-    assert (profile.prompt, profile.max_documents, profile.attribute_citations, profile.named_documents) == (
-        "grounded", 0, True, True)
+        profile.passage_reflow, profile.named_documents, profile.figure_check)
+    assert (profile.prompt, profile.max_documents, profile.attribute_citations, profile.named_documents,
+            profile.figure_check) == ("grounded", 0, True, True, True)
     s = Settings.from_env(tmp_path, {"SELECTED_MODEL": name, "TOP_K": "1", "MAX_DOCUMENTS": "3",
                                      "PROMPT": "plain", "PROMPT_EXAMPLES": "false",
                                      "PASSAGE_REFLOW": str(not profile.passage_reflow),
-                                     "NAMED_DOCUMENTS": "off"})
+                                     "NAMED_DOCUMENTS": "off", "FIGURE_CHECK": "off"})
     assert (s.top_k, s.max_documents, s.prompt, s.prompt_examples) == (1, 3, "plain", False)
-    assert s.passage_reflow is not profile.passage_reflow and s.named_documents is False
+    assert s.passage_reflow is not profile.passage_reflow and s.named_documents is s.figure_check is False
     assert Settings.from_env(tmp_path, {"SELECTED_MODEL": name}).llm_backend == "genai"
     assert Settings.from_env(tmp_path, {"SELECTED_MODEL": name, "LLM_BACKEND": "optimum"}).llm_backend == "optimum"
     with pytest.raises(ConfigError, match="PROMPT='chatty' is not allowed; allowed values: plain, grounded"):

@@ -70,6 +70,9 @@ class AnsweringProfile:
     # NAMED_DOCUMENTS: a question that names one of its passages' documents ("the Brevik H5")
     # gets passages of that document only (knowledge/naming.py)
     named_documents: bool = False
+    # FIGURE_CHECK: an answer whose first sentence states a figure that neither the passages
+    # nor the conversation hold becomes the refusal (answering/figures.py)
+    figure_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,9 @@ _QWEN_INT4 = Int4Recipe(mode="int4_sym", group_size=128, ratio=1.0)
 # planted instructions), and an answer that cites nothing gets its passage attributed.
 # A question naming one of its passages' documents (the H5, not the H3) gets only that one's:
 # near misses refused 0.722 -> 0.778, accuracy 0.844 -> 0.889, 6 of 6 planted instructions.
+# An answer stating a figure nothing given holds is refused: near misses 0.778 -> 0.889.
 QWEN_ANSWERING = AnsweringProfile(top_k=4, max_documents=0, prompt="grounded", prompt_examples=True,
-                                  attribute_citations=True, named_documents=True)
+                                  attribute_citations=True, named_documents=True, figure_check=True)
 
 
 def _qwen_wheel(parts: tuple[str, ...], version: str, filename: str, size: int, sha256: str) -> WheelWeights:

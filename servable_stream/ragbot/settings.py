@@ -59,6 +59,7 @@ class Settings:
     attribute_citations: bool = False  # ATTRIBUTE_CITATIONS: cite the best passage for an uncited answer
     passage_reflow: bool = False  # PASSAGE_REFLOW: wrapped lines of the passages joined in the prompt
     named_documents: bool = False  # NAMED_DOCUMENTS: a question naming one document gets its passages only
+    figure_check: bool = False  # FIGURE_CHECK: an answer stating a figure no passage holds is refused
     chunk_size: int = 1000  # CHUNK_SIZE: characters per chunk
     chunk_overlap: int = 200  # CHUNK_OVERLAP
     llm_backend: str = "optimum"  # LLM_BACKEND: optimum | genai | a plugin's (from_env: the preset's default)
@@ -155,6 +156,7 @@ class Settings:
             attribute_citations=env.bool("ATTRIBUTE_CITATIONS", profile.attribute_citations),
             passage_reflow=env.bool("PASSAGE_REFLOW", profile.passage_reflow),
             named_documents=env.bool("NAMED_DOCUMENTS", profile.named_documents),
+            figure_check=env.bool("FIGURE_CHECK", profile.figure_check),
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
             llm_backend=llm_backend,

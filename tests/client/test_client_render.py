@@ -52,3 +52,13 @@ def test_unreachable_server_becomes_a_chat_message(closed_port_url):
     assert shown[0] == {"role": "user", "content": "hi"}
     assert f"cannot reach the model server at {closed_port_url}" in shown[1]["content"]
     assert shown[1]["content"].startswith("⚠️ **Error:**")
+
+
+def test_a_withheld_answer_says_which_figure_no_source_held():
+    from client.wire import decode_end_info
+
+    end = decode_end_info(b'{"sources": [{"source": "a.md", "title": "Alpha", "score": 0.9}],'
+                          b' "answer": "The documents do not say.", "withheld_figures": ["2004", 7]}')
+    assert end.withheld_figures == ("2004",)
+    assert sources_markdown(end).splitlines()[-1] == (
+        "_The model's answer stated 2004, which none of these sources holds, so it was withheld._")

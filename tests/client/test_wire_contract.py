@@ -33,7 +33,7 @@ FULL_END = AnswerEnd(
     knowledge_base=KnowledgeBaseInfo(documents=3, chunks=0, version=5),  # chunks=0: "note" too
     answer="See the guide [1] and [3].",
     error=wire_error(OverloadedError("server busy; retry later")),
-    invalid_citations=(3,), unsupported_citations=(2,), attributed_citations=(1,))
+    invalid_citations=(3,), unsupported_citations=(2,), attributed_citations=(1,), withheld_figures=("2004",))
 WIRE = FULL_END.to_wire()
 
 

@@ -22,8 +22,9 @@ from ..settings import Settings
 from .budget import fit_prompt
 from .citations import CitationRenumbering, CitationRepair, attribute, check_citations
 from .end import AnswerEnd, KnowledgeBaseInfo, SourceInfo
+from .figures import FigureCheck
 from .followup import is_follow_up, search_query
-from .prompt import NOT_COVERED, PromptStyle, is_refusal, passage_text, render
+from .prompt import NOT_COVERED, REFUSAL, PromptStyle, is_refusal, passage_text, render
 from .request import ChatRequest
 
 log = logging.getLogger(__name__)
@@ -76,19 +77,43 @@ class AnswerChain:
         renumbering = CitationRenumbering(len(fitted.hits)) if request.renumber_citations else None
         passages = [passage_text(hit[0], self.style.reflow) for hit in fitted.hits]
         repair = CitationRepair(passages)
+        figures = (FigureCheck([*passages, request.question, *(text for _, text in request.history)])
+                   if settings.figure_check and fitted.hits else None)
         raw = []
-        for piece in self.backend.generate(fitted.prompt, options, run):
-            raw.append(piece)
-            piece = repair.feed(piece)
-            piece = renumbering.feed(piece) if renumbering else piece
-            if piece:
-                run.sent.append(piece)
-                yield piece
+        generation = self.backend.generate(fitted.prompt, options, run)
+        try:
+            for piece in generation:
+                raw.append(piece)
+                piece = figures.feed(piece) if figures else piece
+                if figures and figures.withheld:
+                    break  # the refusal replaces the answer: the model need not go on
+                piece = repair.feed(piece)
+                piece = renumbering.feed(piece) if renumbering else piece
+                if piece:
+                    run.sent.append(piece)
+                    yield piece
+        finally:
+            generation.close()  # the backend releases the request (and stops it if it runs)
+        if figures:
+            held = figures.flush()
+            if figures.withheld:
+                log.info("request %s: answer withheld, it states %s, which no passage holds",
+                         run.request_id, ", ".join(figures.withheld))
+                run.stats.finish_reason = "stop"
+                run.sent.append(REFUSAL)
+                yield REFUSAL
+            elif held:
+                held = repair.feed(held)
+                held = renumbering.feed(held) if renumbering else held
+                if held:
+                    run.sent.append(held)
+                    yield held
         if repair.repaired:
             log.debug("request %s: citations re-pointed to the passage holding the claim %s",
                       run.request_id, repair.repaired)
-        attributed = self._attribution("".join(raw), passages, run)
-        tail = repair.flush() + (f" [{attributed}]" if attributed else "")
+        withheld = figures.withheld if figures else ()
+        attributed = None if withheld else self._attribution("".join(raw), passages, run)
+        tail = "" if withheld else repair.flush() + (f" [{attributed}]" if attributed else "")
         tail = (renumbering.feed(tail) + renumbering.flush()) if renumbering else tail
         if tail:
             run.sent.append(tail)
@@ -109,6 +134,7 @@ class AnswerChain:
             invalid_citations=citations.invalid,
             unsupported_citations=citations.unsupported,
             attributed_citations=(attributed,) if attributed else (),
+            withheld_figures=withheld,
         )
 
     def _attribution(self, answer: str, passages: list[str], run: RunContext) -> int | None:

@@ -88,6 +88,8 @@ class AnswerEnd:
     unsupported_citations: tuple[int, ...] = ()
     # [n] the servable appended to an answer that cited nothing (citations.attribute)
     attributed_citations: tuple[int, ...] = ()
+    # figures of an answer's first sentence that no passage held: it became the refusal (figures.py)
+    withheld_figures: tuple[str, ...] = ()
 
     def to_wire(self) -> dict:
         wire = {
@@ -104,6 +106,8 @@ class AnswerEnd:
             wire["unsupported_citations"] = list(self.unsupported_citations)
         if self.attributed_citations:
             wire["attributed_citations"] = list(self.attributed_citations)
+        if self.withheld_figures:
+            wire["withheld_figures"] = list(self.withheld_figures)
         if self.knowledge_base is not None:
             wire["knowledge_base"] = {"documents": self.knowledge_base.documents,
                                       "chunks": self.knowledge_base.chunks}
