@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ragbot.knowledge.naming import named_documents, question_names, the_named_document, titles_of
+from ragbot.knowledge.naming import named_documents, question_names, titles_of
 
 KETTLES = {"h3.md": "Brevik H3 electric kettle: user manual", "h5.md": "Brevik H5 electric kettle: user manual"}
 LICENCES = {"apache.txt": "Apache License", "mpl.txt": "Mozilla Public License Version 2.0"}
@@ -18,18 +18,17 @@ def test_names_are_capitalised_words_and_codes_not_the_first_word_or_bare_number
 
 
 def test_a_name_in_one_title_only_names_that_document():
-    assert the_named_document("What does E4 mean on the Brevik H5?", KETTLES) == "h5.md"
-    assert the_named_document("How many days' notice does the Apache License 2.0 require?", LICENCES) == "apache.txt"
-    assert the_named_document("Which are the Secondary Licenses of the Mozilla Public License 2.0?",
-                              LICENCES) == "mpl.txt"
+    assert named_documents("What does E4 mean on the Brevik H5?", KETTLES) == {"h5.md"}
+    assert named_documents("How many days' notice does the Apache License 2.0 require?", LICENCES) == {"apache.txt"}
+    assert named_documents("Which are the Secondary Licenses of the Mozilla Public License 2.0?",
+                           LICENCES) == {"mpl.txt"}
 
 
-def test_shared_names_two_names_or_one_document_name_none():
-    # "Tallow & Finch" is in both titles; "work" is not written as a name
-    assert the_named_document("At Tallow & Finch, how many days may staff work abroad?", POLICIES) is None
+def test_two_names_name_both_and_shared_names_or_a_lone_document_name_none():
     assert named_documents("Which lasts longer, the Brevik H3 or the H5?", KETTLES) == {"h3.md", "h5.md"}
-    assert the_named_document("Which lasts longer, the Brevik H3 or the H5?", KETTLES) is None
-    assert the_named_document("What does E4 mean on the Brevik H5?", {"h5.md": KETTLES["h5.md"]}) is None
+    # "Tallow & Finch" is in both titles; "work" is not written as a name
+    assert named_documents("At Tallow & Finch, how many days may staff work abroad?", POLICIES) == set()
+    assert named_documents("What does E4 mean on the Brevik H5?", {"h5.md": KETTLES["h5.md"]}) == set()
 
 
 def test_titles_of_documents_fall_back_to_the_source():

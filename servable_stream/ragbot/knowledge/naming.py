@@ -4,7 +4,8 @@ names the H5 manual (its title holds "H5", the H3 manual's does not).
 A look-alike document that the question does not name is where a small model takes a wrong
 answer from (the H3's E4 line for the H5) or a near miss's invented one (the MPL's 60 days
 for "How many days' notice does the Apache License require?"). So when the question names
-exactly one of the documents its passages come from, the passages come from that one only
+one of the documents its passages come from, the passages come from that one only; when it
+names several ("the Marrow Point and the Gull Rock lighthouses"), from those, taking turns
 (retrieval.py, NAMED_DOCUMENTS).
 
 A name is a word of the question written as one: capitalised (not as the first word) or
@@ -58,12 +59,6 @@ def named_documents(question: str, titles: Mapping[str, str]) -> set[str]:
         if (own - others) & names:
             named.add(source)
     return named
-
-
-def the_named_document(question: str, titles: Mapping[str, str]) -> str | None:
-    """The one document the question names among several, or None (none, or more than one)."""
-    named = named_documents(question, titles)
-    return next(iter(named)) if len(named) == 1 else None
 
 
 def titles_of(docs: Iterable) -> dict[str, str]:

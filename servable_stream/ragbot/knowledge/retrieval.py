@@ -8,15 +8,15 @@ passages may be limited to the best `max_documents` documents. Passages whose co
 similarity to the query is under `min_score` never reach the prompt; when none pass, the
 answer is told the documents don't cover the question. A passage almost identical to a
 better-ranked one (cosine above `max_similarity`) adds nothing and is dropped. A question
-that names one of the documents ("the Brevik H5") gets passages of that one only
-(`named_documents`, naming.py).
+that names one of the documents ("the Brevik H5") gets passages of that one only, one that
+names several gets theirs, taking turns (`named_documents`, naming.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .index import MODES, Hit, KnowledgeIndex
-from .naming import the_named_document, titles_of
+from .naming import named_documents, titles_of
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class RetrievalPolicy:
     min_score: float  # MIN_SCORE: cosine similarity a passage needs
     mode: str = "hybrid"  # RETRIEVAL_MODE: hybrid | dense | keyword
     max_documents: int = 0  # MAX_DOCUMENTS: passages from at most this many documents (0: any)
-    # NAMED_DOCUMENTS: a question that names one of the passages' documents ("the Brevik H5")
-    # gets passages of that document only (naming.py)
+    # NAMED_DOCUMENTS: a question that names some of the passages' documents ("the Brevik H5")
+    # gets passages of those only, the documents taking turns (naming.py)
     named_documents: bool = False
     max_similarity: float = 0.95  # near-duplicates above this are dropped
     candidates: int = 20  # per ranking, before fusion
@@ -43,10 +43,26 @@ def retrieve(index: KnowledgeIndex, query: str, policy: RetrievalPolicy, questio
     ranked = _ranked(index, query, policy)
     shown = ranked[: policy.top_k]
     if policy.named_documents:
-        named = the_named_document(question or query, titles_of(hit.doc for hit in shown))
-        if named is not None:
-            return [hit for hit in ranked if hit.doc.metadata.get("source", "") == named][: policy.top_k]
+        named = named_documents(question or query, titles_of(hit.doc for hit in shown))
+        if named:
+            return _taking_turns(ranked, named, policy.top_k)
     return shown
+
+
+def _taking_turns(ranked: list[Hit], named: set[str], top_k: int) -> list[Hit]:
+    """The named documents' passages only, each document's best first and the documents
+    taking turns (in the order of their best passage): a question about two things gets both."""
+    queues: dict[str, list[Hit]] = {}
+    for hit in ranked:
+        source = hit.doc.metadata.get("source", "")
+        if source in named:
+            queues.setdefault(source, []).append(hit)
+    out: list[Hit] = []
+    while len(out) < top_k and any(queues.values()):
+        for queue in queues.values():
+            if queue and len(out) < top_k:
+                out.append(queue.pop(0))
+    return out
 
 
 def _ranked(index: KnowledgeIndex, query: str, policy: RetrievalPolicy) -> list[Hit]:
