@@ -192,6 +192,13 @@ _NUMBERED = re.compile(
     r"^\s{0,8}(\d{1,2})\.\s+([A-Z][\w'’-]*(?:\s+(?:[A-Z][\w'’-]*|" + _SMALL_WORDS + r")){0,7})"
     r"(?:\.\s+(\S.*)|\.?\s*)$")
 NUMBERED_MIN_BODY = 200  # mean characters per numbered section
+# Numbered clauses inside those sections ("1.12. "Secondary License"", "3.4. Notices"): a
+# paragraph that starts with two numbers and a quoted term or a short capitalised phrase
+# alone on its line. A definition then heads its own passage ("1. Definitions > 1.12.
+# "Secondary License"") instead of sharing one with the two before it.
+_CLAUSE = re.compile(
+    r'^\s{0,8}(\d{1,2}\.\d{1,2})\.\s+((?:"[^"]{1,60}"(?:\s*\([^()]{1,40}\))?|[A-Z][\w\'’-]*)(?:\s+(?:[A-Z][\w\'’-]*|'
+    + _SMALL_WORDS + r')){0,7})\.?\s*$')
 HEADING_MAX_CHARS = 100
 
 
@@ -221,6 +228,12 @@ def plain_sections(text: str, title: str = "") -> list[tuple[str, str]]:
             marks[i] = (len(levels) + 1, f"{m.group(1)}. {m.group(2)}", m.group(3) or "")
     if not marks:
         return [("", text)]
+    clauses = {i: m for i, raw in enumerate(lines)
+               if i not in marks and i not in skip and (i == 0 or not lines[i - 1].strip())
+               and (m := _CLAUSE.match(raw))}
+    if len(clauses) >= 2:
+        for i, m in clauses.items():
+            marks[i] = (len(levels) + 2, f"{m.group(1)}. {m.group(2)}", "")
 
     def items():
         for i, line in enumerate(lines):

@@ -34,10 +34,11 @@ from ..errors import IndexStoreError
 log = logging.getLogger(__name__)
 
 FORMAT = "ragbot-index"
-VERSION = 5  # 2: chunks by section, embedded with their title and heading path; 3: split at
+VERSION = 6  # 2: chunks by section, embedded with their title and heading path; 3: split at
 #             sentence ends, directives to the assistant cut out (hygiene.py); 4: plain text
 #             by its underlined and numbered headings too (documents.plain_sections); 5: BM25
-#             terms with plural -ies made singular (keywords.py)
+#             terms with plural -ies made singular (keywords.py); 6: numbered clauses of plain
+#             text ("1.12. "Secondary License"") head their own sections
 MANIFEST, VECTORS, CHUNKS = "manifest.json", "vectors.npy", "chunks.json"
 
 

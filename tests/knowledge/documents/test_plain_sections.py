@@ -64,3 +64,44 @@ def test_plain_text_chunks_carry_their_section(tmp_path):
     warranty = [c for c in chunks if "AS IS" in c.page_content]
     assert [(c.metadata["title"], c.metadata.get("section")) for c in warranty] == [
         ("Harbour Licence", "3. Disclaimer of Warranty")]
+
+
+MPL_LIKE = """Harbour Public Licence
+======================
+
+1. Definitions
+--------------
+
+1.1. "Contributor"
+    means each person that creates a Contribution.
+
+1.2. "Secondary Licence"
+    means the Quay General Licence, Version 2.0, or any later
+    version of it.
+
+1.3. "You" (or "Your")
+    means an individual exercising rights under this Licence.
+
+2. Conditions
+-------------
+
+2.1. The rights granted under this Licence end automatically
+if You fail to comply with any of its terms.
+
+3. Responsibilities
+-------------------
+
+3.1. Notices
+
+You may not remove any licence notices.
+"""
+
+
+def test_numbered_clauses_head_their_own_sections_and_a_clause_sentence_stays_text():
+    parts = plain_sections(MPL_LIKE, "Harbour Public Licence")
+    assert [section for section, _ in parts] == [
+        '1. Definitions > 1.1. "Contributor"', '1. Definitions > 1.2. "Secondary Licence"',
+        '1. Definitions > 1.3. "You" (or "Your")', "2. Conditions", "3. Responsibilities > 3.1. Notices"]
+    body = dict(parts)
+    assert body['1. Definitions > 1.2. "Secondary Licence"'].startswith("means the Quay General Licence")
+    assert body["2. Conditions"].startswith("2.1. The rights granted")  # a sentence, not a heading
