@@ -77,10 +77,10 @@ CONFIGS = {
         Config("rag-kv-u4", "as rag with the KV cache's keys and values in u4 (KEY_CACHE_PRECISION, "
                "VALUE_CACHE_PRECISION): what half the KV memory does to the answers",
                env={"OV_CONFIG": '{"KEY_CACHE_PRECISION": "u4", "VALUE_CACHE_PRECISION": "u4"}'}),
-        Config("rag-named", "as rag with NAMED_DOCUMENTS=on: a question naming one of its passages' "
-               "documents gets that document's passages only", env={"NAMED_DOCUMENTS": "on"}),
-        Config("rag-figures", "as rag with FIGURE_CHECK=on: an answer whose first sentence states a "
-               "figure that no passage holds becomes the refusal", env={"FIGURE_CHECK": "on"}),
+        Config("rag-no-named", "as rag with NAMED_DOCUMENTS=off: passages of documents the question "
+               "does not name may answer it (what naming adds)", env={"NAMED_DOCUMENTS": "off"}),
+        Config("rag-no-figures", "as rag with FIGURE_CHECK=off: an answer stating a figure that no "
+               "passage holds streams as the model says it", env={"FIGURE_CHECK": "off"}),
         Config("rag-no-lookup", "as rag with prompt lookup decoding off (PROMPT_LOOKUP=off): "
                "what the decoding mode does to the marks", env={"PROMPT_LOOKUP": "off"}),
         Config("rag-reflow", "as rag with the passages' wrapped lines joined into paragraphs "
