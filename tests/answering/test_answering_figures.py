@@ -4,45 +4,29 @@ other answer reaches the client unchanged."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator
 
 from ragbot.answering.chain import AnswerChain
-from ragbot.answering.figures import FigureCheck, figures, first_sentence_end
+from ragbot.answering.citations import figures
+from ragbot.answering.figures import FigureCheck, first_sentence_end
 from ragbot.answering.prompt import REFUSAL
 from ragbot.answering.request import ChatRequest
-from ragbot.backends.contract import Backend, GenerationOptions
 from ragbot.run import RunContext
+
+from probes.backend_doubles.forced_output import ForcedOutputBackend
 
 RIVER = "How long is the Silverrun river?"  # probes/knowledge.py: "... for 840 kilometres ..."
 
 
-class WordByWord(Backend):
-    """A forced answer streamed a word at a time; records how much of it the chain took."""
-
-    name = "word-by-word"
-
-    def __init__(self, tokenizer, text: str):
-        super().__init__(tokenizer)
-        self.words = text.split(" ")
-        self.taken = 0
-        self.closed = False
-
-    def generate(self, prompt: str, options: GenerationOptions, run: RunContext) -> Iterator[str]:
-        run.stats.finish_reason = "stop"
-        try:
-            for i, word in enumerate(self.words):
-                self.taken += 1
-                yield word if i == 0 else " " + word
-        finally:
-            self.closed = True
-
-
 def ask(service, text: str, question: str = RIVER, check: bool = True, **request):
+    """The chain over the session's real tiny model, its output forced to `text` (the product's
+    streamer, detokenisation and cancellation run unchanged); returns the chunks, the wire
+    end_signal and how many tokens the forced answer has (its end-of-sequence included)."""
     settings = dataclasses.replace(service.settings, figure_check=check, attribute_citations=True)
-    backend = WordByWord(service.backend.tokenizer, text)
+    backend = ForcedOutputBackend(service.backend, [(question, text)])
     *chunks, end = list(AnswerChain(service.holder, backend, settings)
                         .stream(ChatRequest(question, **request), RunContext.new()))
-    return chunks, end.to_wire(), backend
+    forced = len(backend.tokenizer(text, add_special_tokens=False)["input_ids"]) + 1
+    return chunks, end.to_wire(), forced
 
 
 def test_figures_are_numbers_and_number_words_not_codes():
@@ -76,26 +60,26 @@ def test_the_first_sentence_is_held_until_it_ends_then_sent_whole_or_refused():
 
 
 def test_an_invented_figure_becomes_the_refusal_in_band_and_the_model_stops(service):
-    chunks, wire, backend = ask(service, "The Silverrun is 910 kilometres long [1]. It freezes every winter [1].")
+    chunks, wire, forced = ask(service, "The Silverrun is 910 kilometres long [1]. It freezes every winter [1].")
     assert chunks == [REFUSAL] and wire["answer"] == REFUSAL
     assert wire["withheld_figures"] == ["910"] and wire["finish_reason"] == "stop"
-    assert backend.closed and backend.taken < len(backend.words)  # not generated to its end
+    assert 0 < wire["usage"]["completion_tokens"] < forced  # the model was stopped, not run to its end
     assert not any(s["cited"] for s in wire["sources"])
     assert "attributed_citations" not in wire and "unsupported_citations" not in wire
 
 
 def test_a_figure_the_passages_or_the_conversation_hold_goes_out_unchanged(service):
     text = "The Silverrun flows for 840 kilometres [1]. It freezes solid every winter."
-    chunks, wire, backend = ask(service, text)
+    chunks, wire, forced = ask(service, text)
     assert "".join(chunks) == wire["answer"] == text and "withheld_figures" not in wire
-    assert chunks[0] == "The Silverrun flows for 840 kilometres [1]. It"  # the first sentence whole
-    assert len(chunks) > 2 and backend.taken == len(backend.words)  # then word by word
+    assert chunks[0].startswith("The Silverrun flows for 840 kilometres [1].")  # the first sentence whole
+    assert len(chunks) > 2 and wire["usage"]["completion_tokens"] == forced  # then token by token
     history = (("user", "Is the Silverrun 910 km long?"), ("assistant", "The documents do not say."))
     chunks, wire, _ = ask(service, "You asked about 910 km.", history=history)
     assert wire["answer"] == "You asked about 910 km." and "withheld_figures" not in wire
 
 
 def test_off_the_answer_streams_as_the_model_says_it(service):
-    chunks, wire, backend = ask(service, "The Silverrun is 910 kilometres long [1].", check=False)
+    chunks, wire, _ = ask(service, "The Silverrun is 910 kilometres long [1].", check=False)
     assert wire["answer"] == "The Silverrun is 910 kilometres long [1]." and "withheld_figures" not in wire
     assert wire["unsupported_citations"] == [1]

@@ -79,6 +79,12 @@ class AnswerChain:
         repair = CitationRepair(passages)
         figures = (FigureCheck([*passages, request.question, *(text for _, text in request.history)])
                    if settings.figure_check and fitted.hits else None)
+
+        def onward(piece: str) -> str:
+            """The model's text as sent: citations re-pointed, then renumbered."""
+            piece = repair.feed(piece)
+            return renumbering.feed(piece) if renumbering else piece
+
         raw = []
         generation = self.backend.generate(fitted.prompt, options, run)
         try:
@@ -87,27 +93,21 @@ class AnswerChain:
                 piece = figures.feed(piece) if figures else piece
                 if figures and figures.withheld:
                     break  # the refusal replaces the answer: the model need not go on
-                piece = repair.feed(piece)
-                piece = renumbering.feed(piece) if renumbering else piece
+                piece = onward(piece)
                 if piece:
                     run.sent.append(piece)
                     yield piece
         finally:
             generation.close()  # the backend releases the request (and stops it if it runs)
         if figures:
-            held = figures.flush()
+            held = REFUSAL if figures.withheld else onward(figures.flush())
             if figures.withheld:
                 log.info("request %s: answer withheld, it states %s, which no passage holds",
                          run.request_id, ", ".join(figures.withheld))
                 run.stats.finish_reason = "stop"
-                run.sent.append(REFUSAL)
-                yield REFUSAL
-            elif held:
-                held = repair.feed(held)
-                held = renumbering.feed(held) if renumbering else held
-                if held:
-                    run.sent.append(held)
-                    yield held
+            if held:
+                run.sent.append(held)
+                yield held
         if repair.repaired:
             log.debug("request %s: citations re-pointed to the passage holding the claim %s",
                       run.request_id, repair.repaired)

@@ -115,6 +115,18 @@ def attribute(answer: str, passages: Sequence[str]) -> int | None:
     return best
 
 
+def without_citations(text: str) -> str:
+    """The text with its [n] taken out (a citation's number is no figure of the claim)."""
+    return _CITATION.sub(" ", text)
+
+
+def figures(text: str) -> set[str]:
+    """The numbers a text states, normalised as `claim_facts` normalises them: "40,000" as
+    "40000", number words also as digits ("thirty" -> "30"); digits inside a word ("H5",
+    "E4") are names, not figures."""
+    return {m.group() for m in _FACT_NUMBER.finditer(_searchable(text))}
+
+
 def _last_sentence(text: str) -> str:
     """The claim a citation backs: its text back to the previous sentence end."""
     parts = re.split(r"(?<=[.!?])\s+|\n", text.strip())

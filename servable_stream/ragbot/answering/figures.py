@@ -16,35 +16,13 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from .citations import figures, without_citations
 from .prompt import REFUSAL
 
-_FIGURE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])")
-_WORD = re.compile(r"[a-z]+")
-_CITATION = re.compile(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]")
 # the first sentence ends at . ! or ? before a space (not inside "2.0") or at a newline; a list
 # marker before it ("1. ", "- ") is neither its end nor a figure
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _LEAD = re.compile(r"\s*(?:(?:\d{1,2}[.)]|[-*•])\s+)?")
-_NUMBER_WORDS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13",
-    "fourteen": "14", "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18",
-    "nineteen": "19", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
-    "seventy": "70", "eighty": "80", "ninety": "90", "hundred": "100", "thousand": "1000",
-}
-
-
-def figures(text: str) -> set[str]:
-    """The figures a text states, normalised: "40,000" and "40000" alike, "thirty" as "30";
-    digits inside words ("H5", "E4") are names, not figures."""
-    found = set()
-    for match in _FIGURE.finditer(text):
-        value = match.group(0)
-        if re.fullmatch(r"\d{1,3}(?:,\d{3})+", value):  # thousands separators
-            value = value.replace(",", "")
-        found.add(value.rstrip(".,"))
-    found.update(_NUMBER_WORDS[w] for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS)
-    return found
 
 
 def first_sentence_end(text: str) -> int | None:
@@ -82,7 +60,7 @@ class FigureCheck:
         self.decided = True
         self._held = []
         end = first_sentence_end(text) or len(text)
-        stated = figures(_CITATION.sub(" ", text[_LEAD.match(text).end():end]))
+        stated = figures(without_citations(text[_LEAD.match(text).end():end]))
         missing = sorted(stated - self.known)
         if missing:
             self.withheld = tuple(missing)

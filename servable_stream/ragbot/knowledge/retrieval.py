@@ -40,7 +40,8 @@ def retrieve(index: KnowledgeIndex, query: str, policy: RetrievalPolicy, questio
     """The passages for `query`, best first (possibly none). `question`: the user's own words
     when `query` is a rewrite (a follow-up searched with its history); the documents it names
     are looked up in them."""
-    ranked = _ranked(index, query, policy)
+    # naming may back-fill from further down the ranking; without it top_k are all it needs
+    ranked = _ranked(index, query, policy, limit=None if policy.named_documents else policy.top_k)
     shown = ranked[: policy.top_k]
     if policy.named_documents:
         named = named_documents(question or query, titles_of(hit.doc for hit in shown))
@@ -65,9 +66,9 @@ def _taking_turns(ranked: list[Hit], named: set[str], top_k: int) -> list[Hit]:
     return out
 
 
-def _ranked(index: KnowledgeIndex, query: str, policy: RetrievalPolicy) -> list[Hit]:
-    """Every candidate over the cut-off, best first, near-duplicates and documents beyond
-    `max_documents` left out."""
+def _ranked(index: KnowledgeIndex, query: str, policy: RetrievalPolicy, limit: int | None) -> list[Hit]:
+    """The candidates over the cut-off (at most `limit`), best first, near-duplicates and
+    documents beyond `max_documents` left out."""
     kept: list[Hit] = []
     documents: list[str] = []
     for hit in index.search(query, k=policy.candidates, mode=policy.mode, candidates=policy.candidates):
@@ -81,4 +82,6 @@ def _ranked(index: KnowledgeIndex, query: str, policy: RetrievalPolicy) -> list[
                 continue
             documents.append(source)
         kept.append(hit)
+        if len(kept) == limit:
+            break
     return kept
