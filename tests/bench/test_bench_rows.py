@@ -1,5 +1,7 @@
-"""The new bench rows' arithmetic and the portable llama.cpp build's helpers, without a model."""
+"""The bench rows' arithmetic, the portable llama.cpp build's helpers and the quote prompt's capture."""
 from __future__ import annotations
+
+import pytest
 
 from benchmarks.llamacpp_build import CPU_VARIANTS, _keep_variants, _loaded_variant
 from benchmarks.run import embed_goals, smollm2_goals
@@ -118,3 +120,30 @@ def test_the_llamacpp_build_is_recorded_with_paths_relative_to_the_repository():
             "cmake_args": "-DGGML_NATIVE=OFF -DGGML_BACKEND_DIR=/x/y/benchmarks/.cache/llamacpp/site/llama_cpp/lib"}
     assert recorded(info) == {"site": "benchmarks/.cache/llamacpp/site", "build_s": 381.4,
                               "cmake_args": "-DGGML_NATIVE=OFF -DGGML_BACKEND_DIR=benchmarks/.cache/llamacpp/site/llama_cpp/lib"}
+
+
+def test_the_quote_row_also_gives_the_answer_without_its_cold_prefill():
+    from benchmarks.qwen15 import qwen15_goals
+
+    def quote(request, ttft, second):
+        return {"quote": {"request_s": request, "ttft_s": ttft, "second": {"request_s": second}}}
+
+    served = {"plain": quote(9.0, 3.0, 6.0), "prompt_lookup": quote(6.0, 3.0, 3.0),
+              "draft_model": quote(9.5, 4.0, 5.5)}
+    raw = qwen15_goals({"qwen15": {"served": served}})["qwen15_quote_speedup"]
+    assert raw["value"] == 1.5  # whole first request: 9 s plain, 6 s prompt lookup
+    assert raw["raw"]["after_first_token_speedup"] == 2.0  # (9 - 3) / (6 - 3)
+    assert raw["raw"]["warm_prefix_request_speedup"] == 2.0  # second ask: 6 / 3
+
+
+@pytest.mark.model
+def test_the_quote_prompt_is_captured_through_the_servable_without_an_llm(tmp_path):
+    """qwen15_prompts' capture backend returns a plain iterator, as the backend contract
+    allows: the chain must not ask it for a generator's close()."""
+    from benchmarks.qwen15_prompts import capture_prompts
+    from probes.knowledge import rag_env, write_knowledge
+
+    env = rag_env(write_knowledge(tmp_path / "kb"), LLM_BACKEND="genai", INDEX_DIR="off")
+    question = "What is a zorblat?"
+    prompts = capture_prompts(env, [question])
+    assert len(prompts[question]) > 20 and all(isinstance(i, int) for i in prompts[question])

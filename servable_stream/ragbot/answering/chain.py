@@ -98,7 +98,9 @@ class AnswerChain:
                     run.sent.append(piece)
                     yield piece
         finally:
-            generation.close()  # the backend releases the request (and stops it if it runs)
+            close = getattr(generation, "close", None)  # the contract asks an iterator only
+            if close is not None:
+                close()  # a generator backend releases the request (and stops it if it runs)
         if figures:
             held = REFUSAL if figures.withheld else onward(figures.flush())
             if figures.withheld:

@@ -54,6 +54,8 @@ class Backend:
         self.seed = seed
 
     def generate(self, prompt: str, options: GenerationOptions, run: RunContext) -> Iterator[str]:
+        """The answer's text pieces. Any iterator will do; one with a close() (a generator)
+        has it called when the answer stops early, to release the request."""
         raise NotImplementedError
 
     def close(self) -> None:
