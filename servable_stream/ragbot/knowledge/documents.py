@@ -8,25 +8,20 @@ Entries that cannot be loaded raise DocumentError with the reason (ingest.py ski
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ..errors import DocumentError
 from .fetching import FetchPolicy, Validators, fetch_url
 from .hygiene import remove_directives
 from .parsing import parse_document
-
-if TYPE_CHECKING:  # imported where a rebuild splits: a server that loads its saved index
-    # never needs the splitters' 11 MB of modules
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 log = logging.getLogger(__name__)
 
@@ -277,12 +272,7 @@ def context_text(chunk: Document) -> str:
 SEPARATORS = ("\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", "")
 
 
-@functools.lru_cache(maxsize=4)
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
-    """Made when a document is split, not before: a rebuild that only reuses stored chunks
-    (every restart) never imports the splitters."""
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
     return RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                                           separators=list(SEPARATORS), keep_separator="end")
 

@@ -135,6 +135,7 @@ class Indexer:
     def _rebuild(self, report: RebuildReport, started: float) -> KnowledgeIndex:
         key = self.key()
         previous = self._load_previous(key)
+        splitter = make_splitter(self.chunk_size, self.chunk_overlap)
         entries = read_entries(self.docs_file)
         report.entries = list(entries)
         self.progress = RebuildProgress(len(entries))
@@ -144,7 +145,7 @@ class Indexer:
             for entry in entries:
                 if is_url(entry):
                     embedding.flush()  # what is embedded is kept before waiting on the network
-                record = self._plan_entry(entry, previous.get(entry), report, key)
+                record = self._plan_entry(entry, previous.get(entry), splitter, report, key)
                 if record is not None:
                     records.append(record)
                     if record.vectors is None:
@@ -179,7 +180,7 @@ class Indexer:
         self._built = (signature, index)
         return index
 
-    def _plan_entry(self, entry: str, old: DocRecord | None, report: RebuildReport,
+    def _plan_entry(self, entry: str, old: DocRecord | None, splitter, report: RebuildReport,
                     key: IndexKey) -> DocRecord | None:
         """The record of one entry (vectors None: still to embed), or None when it is not indexed."""
         validators = (Validators(old.etag, old.last_modified)
@@ -193,10 +194,8 @@ class Indexer:
                     report.not_modified.append(entry)
                 return _confirmed(old, raw, now)
             stored = self.records.reusable(key, raw.sha256)
-            if stored is None:
-                chunks = split_raw(raw, make_splitter(self.chunk_size, self.chunk_overlap))
-            else:
-                chunks = stored.chunks_for(entry)
+            chunks = (split_raw(raw, splitter) if stored is None
+                      else stored.chunks_for(entry))
         except (DocumentError, OSError) as exc:
             if old is not None and getattr(exc, "transient", False):
                 note = f"kept the copy from {utc_iso(old.fetched_at) or 'an earlier run'}: {exc}"
