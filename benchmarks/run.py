@@ -43,9 +43,8 @@ SKIP_LLAMACPP = os.environ.get("BENCH_SKIP_LLAMACPP") == "1"
 # the first question (owui_bench.py, SmolLM2, both backends, ~6 min), merged the same way.
 # BENCH_STAGE=shared: the shared knowledge base's rows (shared_kb.py: query latency at 10k
 # chunks for both stores, embedding work for 3 replicas, a change reaching every replica, a
-# new replica's start-up), merged the same way.
-# what it needs), merged the same way. BENCH_STAGE=qwen15: the real 1.5B in each decoding mode
-# beside llama.cpp (qwen15.py; builds what it needs), merged the same way.
+# new replica's start-up), merged the same way. BENCH_STAGE=qwen15: the real 1.5B in each
+# decoding mode beside llama.cpp (qwen15.py; builds what it needs), merged the same way.
 STAGE = os.environ.get("BENCH_STAGE", "all")
 FAILED: list[str] = []  # "<row>: <why>" for the run's last line
 
